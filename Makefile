@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make book   - install everything into .venv, execute every chapter, build _build/html
+#   make test   - install everything into .venv, run the unit tests and every notebook
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A read-only copy of the data files beside the checkout (as on this project's CI
+# machines) is used when present; otherwise files are downloaded into the cache.
+export D2LMINI_DATA ?= $(abspath $(wildcard ../shared/data))
+
+.PHONY: book test install sync clean
+
+book: install
+	$(BIN)/jupyter-book build --all --warningiserror --keep-going .
+
+test: install
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt -e .
+	touch $@
+
+# After editing a chapter's .md, regenerate its paired .ipynb (without outputs).
+sync: install
+	$(BIN)/jupytext --sync chapters/*.md
+
+clean:
+	rm -rf _build
