@@ -19,6 +19,11 @@ from .datasets import (
     read_ptb,
     read_sentences,
 )
+from . import gradcheck, numpy_glove
+from .embeddings import Embeddings
+from .models import GloVe, glove_weight
+from .sampling import batch_loader, load_data_ptb_glove
+from .training import History, default_device, train_glove
 from .vocab import Vocab
 
 __version__ = "0.1.0"

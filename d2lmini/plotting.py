@@ -6,12 +6,13 @@ This module is used from the chapters (the top of the stack); nothing below impo
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["show_source", "scatter_words"]
+__all__ = ["show_source", "scatter_words", "LiveCurve"]
 
 
 def show_source(obj) -> object:
@@ -48,3 +49,78 @@ def scatter_words(
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ != "TerminalInteractiveShell"
+
+
+class LiveCurve:
+    """A training curve that redraws in place in a notebook while a model trains.
+
+    Pass an instance as the ``callback`` of a training loop in
+    :mod:`d2lmini.training`: it is called with ``(progress, metrics)`` and plots
+    every metric against progress (in epochs). The title shows how far training
+    has come. Redraws are throttled to one per ``min_interval`` seconds, except
+    at the end of each epoch. Outside a notebook it only records.
+    """
+
+    def __init__(
+        self,
+        num_epochs: float | None = None,
+        xlabel: str = "epoch",
+        ylabel: str = "loss",
+        yscale: str = "linear",
+        min_interval: float = 1.0,
+        figsize: tuple[float, float] = (5.5, 3.2),
+    ) -> None:
+        self.num_epochs, self.xlabel, self.ylabel, self.yscale = num_epochs, xlabel, ylabel, yscale
+        self.min_interval = min_interval
+        self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.fig, self.ax = plt.subplots(figsize=figsize)
+        plt.close(self.fig)  # displayed by us, not by the inline backend at the end of the cell
+        self._handle = None
+        self._last_draw = 0.0
+
+    def __call__(self, progress: float, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            xs, ys = self.series.setdefault(name, ([], []))
+            xs.append(progress)
+            ys.append(value)
+        now = time.monotonic()
+        epoch_end = abs(progress - round(progress)) < 1e-9
+        if epoch_end or now - self._last_draw >= self.min_interval:
+            self.draw()
+            self._last_draw = now
+
+    def draw(self) -> None:
+        """Redraw the figure (in place, in a notebook)."""
+        ax = self.ax
+        ax.clear()
+        for name, (xs, ys) in self.series.items():
+            ax.plot(xs, ys, label=name)
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        ax.set_yscale(self.yscale)
+        if self.num_epochs:
+            ax.set_xlim(0, self.num_epochs)
+        if len(self.series) > 1:
+            ax.legend()
+        if self.series:
+            progress = max(xs[-1] for xs, _ in self.series.values())
+            total = f"/{self.num_epochs:g}" if self.num_epochs else ""
+            latest = ", ".join(f"{k} {ys[-1]:.4g}" for k, (_, ys) in self.series.items())
+            ax.set_title(f"{self.xlabel} {progress:.2f}{total}: {latest}", fontsize=9)
+        self.fig.tight_layout()
+        if _in_notebook():
+            from IPython.display import display
+
+            if self._handle is None:
+                self._handle = display(self.fig, display_id=True)
+            else:
+                self._handle.update(self.fig)

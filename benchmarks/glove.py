@@ -1,0 +1,77 @@
+"""Benchmark: GloVe epochs on PTB, seed-style pipeline against d2lmini's.
+
+Both train ``d2lmini.GloVe`` (embedding 100, x_max 100, alpha 0.75, AdaGrad)
+on every nonzero entry of the PTB co-occurrence matrix (window 10,
+``min_freq=5``), in this one process:
+
+* seed-style, as in d2l's "Pretraining GloVe": the counts as a Python list of
+  ``(center, context, count)`` tuples, a ``DataLoader`` that collates batches of
+  1,024 of them, learning rate 0.1;
+* ours: ``load_data_ptb_glove`` (tensor batches of 65,536 gathered at once),
+  ``train_glove`` (which also lets glibc reuse freed memory), learning rate 0.15.
+
+Prints the loss of every epoch for both, the entries/second of each, and last
+``speedup=<ratio>`` (ours / seed-style entries per second).
+
+    python benchmarks/glove.py [--epochs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+from torch.utils.data import DataLoader
+
+import d2lmini
+
+
+def seed_style_epochs(vocab_size: int, triples: list, epochs: int, lr: float) -> tuple[list[float], float]:
+    """d2l's loop: collate tuples into batches of 1,024, AdaGrad, mean loss per batch."""
+    model = d2lmini.GloVe(vocab_size, 100, x_max=100, alpha=0.75)
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=lr)
+    loader = DataLoader(triples, batch_size=1024, shuffle=True)
+    losses, seconds = [], 0.0
+    for _ in range(epochs):
+        start, total, seen = time.perf_counter(), 0.0, 0
+        for center, context, count in loader:
+            loss = model(center, context, count.float())
+            optimizer.zero_grad()
+            loss.mean().backward()
+            optimizer.step()
+            total += loss.detach().sum().item()
+            seen += len(count)
+        seconds += time.perf_counter() - start
+        losses.append(total / seen)
+    return losses, len(triples) * epochs / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1)
+    args = parser.parse_args()
+    print(f"cpus={os.cpu_count()} torch_threads={torch.get_num_threads()} epochs={args.epochs}")
+
+    torch.manual_seed(0)
+    data_iter, vocab = d2lmini.load_data_ptb_glove(65536, 10)
+    model = d2lmini.GloVe(len(vocab), 100, x_max=100, alpha=0.75)
+    history = d2lmini.train_glove(model, data_iter, args.epochs, lr=0.15, device="cpu")
+    ours = history.examples_per_second
+    print(f"ours_losses={','.join(f'{x:.4f}' for x in history['loss'])}")
+    print(f"ours_entries_per_second={ours:.0f}")
+
+    torch.manual_seed(0)
+    sentences = d2lmini.read_ptb("train")
+    corpus = vocab.encode(sentences)
+    triples = d2lmini.cooccurrence_reference(corpus, 10)
+    losses, seed_style = seed_style_epochs(len(vocab), triples, args.epochs, lr=0.1)
+    print(f"seed_style_losses={','.join(f'{x:.4f}' for x in losses)}")
+    print(f"seed_style_entries_per_second={seed_style:.0f}")
+    print(f"entries={len(triples)}")
+    print(f"speedup={ours / seed_style:.1f}")
+
+
+if __name__ == "__main__":
+    main()

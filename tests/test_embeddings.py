@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from d2lmini import Embeddings, Vocab
+
+WORDS = ["king", "queen", "man", "woman", "apple"]
+VECTORS = np.array([
+    [0.9, 0.8, 0.1],   # king: royal, male
+    [0.9, 0.1, 0.8],   # queen: royal, female
+    [0.1, 0.9, 0.1],   # man
+    [0.1, 0.1, 0.9],   # woman
+    [-0.5, 0.0, 0.0],  # apple
+])
+
+
+def test_most_similar_single_word_by_cosine():
+    emb = Embeddings(WORDS, VECTORS)
+    unit = VECTORS / np.linalg.norm(VECTORS, axis=1, keepdims=True)
+    result = emb.most_similar("king", topn=4)
+    expected = sorted(((w, float(unit[0] @ unit[i])) for i, w in enumerate(WORDS) if i), key=lambda p: -p[1])
+    assert [w for w, _ in result] == [w for w, _ in expected]
+    assert [s for _, s in result] == pytest.approx([s for _, s in expected], rel=1e-6)
+
+
+def test_most_similar_analogy_excludes_query_words():
+    emb = Embeddings(WORDS, VECTORS)
+    assert emb.most_similar(positive=["king", "woman"], negative=["man"], topn=1)[0][0] == "queen"
+
+
+def test_similarity_and_lookup():
+    emb = Embeddings(WORDS, VECTORS)
+    assert emb.similarity("king", "king") == pytest.approx(1.0)
+    assert np.allclose(emb["apple"], VECTORS[4])
+    assert "apple" in emb and "pear" not in emb and len(emb) == 5
+
+
+def test_unknown_word_names_it_and_suggests_spellings():
+    emb = Embeddings(WORDS, VECTORS)
+    with pytest.raises(KeyError, match=r"'quen' is not in the vocabulary \(5 words\); did you mean 'queen'"):
+        emb.most_similar("quen")
+
+
+@pytest.mark.parametrize("topn", [0, -1, 5, 2.5])
+def test_bad_topn(topn):
+    with pytest.raises(ValueError, match=r"topn must be an integer in \[1, 4\]"):
+        Embeddings(WORDS, VECTORS).most_similar("king", topn=topn)
+
+
+def test_empty_query_and_bad_shapes():
+    emb = Embeddings(WORDS, VECTORS)
+    with pytest.raises(ValueError, match="at least one"):
+        emb.most_similar([])
+    with pytest.raises(ValueError, match="shape"):
+        Embeddings(WORDS, VECTORS[:3])
+
+
+def test_from_vocab_drops_unk():
+    vocab = Vocab([["b", "a", "b"]])
+    emb = Embeddings.from_vocab(vocab, np.eye(3))
+    assert emb.words == ["b", "a"] and np.allclose(emb["a"], [0, 0, 1])

@@ -1,0 +1,56 @@
+import math
+
+import pytest
+import torch
+
+from d2lmini import GloVe, glove_weight
+
+
+def test_glove_weight_by_hand():
+    x = torch.tensor([0.5, 1.0, 2.0, 3.0])
+    expected = [(0.5 / 2) ** 0.75, (1 / 2) ** 0.75, 1.0, 1.0]
+    assert glove_weight(x, x_max=2, alpha=0.75).tolist() == pytest.approx(expected)
+    assert glove_weight(torch.tensor([10.0]), x_max=100, alpha=1.0).item() == pytest.approx(0.1)
+
+
+def test_glove_loss_by_hand():
+    model = GloVe(vocab_size=3, embed_size=2, x_max=4, alpha=0.5)
+    with torch.no_grad():
+        model.center.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 2.0], [0.0, 1.0]]))
+        model.context.weight.copy_(torch.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]]))
+        model.center_bias.weight.copy_(torch.tensor([[0.1], [0.2], [0.3]]))
+        model.context_bias.weight.copy_(torch.tensor([[-0.1], [0.0], [0.5]]))
+    center, context, count = torch.tensor([0, 1]), torch.tensor([2, 1]), torch.tensor([2.0, 8.0])
+    # pair (0, 2): v.u = 2, b = 0.1, c = 0.5, x = 2: h = (2/4)^0.5, error = 2.6 - log 2
+    # pair (1, 1): v.u = 2.5, b = 0.2, c = 0.0, x = 8: h = 1 (capped), error = 2.7 - log 8
+    expected = [math.sqrt(0.5) * (2.6 - math.log(2)) ** 2, (2.7 - math.log(8)) ** 2]
+    assert model(center, context, count).tolist() == pytest.approx(expected, rel=1e-6)
+
+
+def test_glove_shapes_and_word_vectors():
+    model = GloVe(20, 4)
+    ones = torch.ones(2, dtype=torch.long)
+    assert model(ones, ones, torch.ones(2)).shape == (2,)
+    vectors = model.word_vectors()
+    assert vectors.shape == (20, 4)
+    assert torch.equal(vectors, model.center.weight.detach() + model.context.weight.detach())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"x_max": 0}, "x_max must be a number > 0, got 0"),
+    ({"x_max": -5.0}, "x_max must be a number > 0"),
+    ({"alpha": 0}, "alpha must be a number > 0, got 0"),
+    ({"alpha": -0.75}, "alpha must be a number > 0"),
+])
+def test_glove_bad_hyperparameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GloVe(10, 4, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        glove_weight(torch.ones(1), **kwargs)
+
+
+def test_glove_bad_sizes():
+    with pytest.raises(ValueError, match="embed_size must be an integer >= 1, got 0"):
+        GloVe(10, 0)
+    with pytest.raises(ValueError, match="vocab_size"):
+        GloVe(-1, 3)
