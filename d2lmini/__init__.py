@@ -21,9 +21,9 @@ from .datasets import (
 )
 from . import gradcheck, numpy_glove
 from .embeddings import Embeddings
-from .models import GloVe, glove_weight
-from .sampling import batch_loader, load_data_ptb_glove
-from .training import History, default_device, train_glove
+from .models import GloVe, SkipGram, glove_weight, sigmoid_bce_loss
+from .sampling import batch_loader, load_data_ptb, load_data_ptb_glove
+from .training import History, default_device, train_glove, train_skipgram
 from .vocab import Vocab
 
 __version__ = "0.1.0"

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "flatten_corpus",
     "cooccurrence_reference",
     "cooccurrence",
     "ppmi",
@@ -57,8 +58,11 @@ def cooccurrence_reference(corpus: Sequence[Sequence[int]], window_size: int) ->
     return [(center, context, count) for (center, context), count in counts.items()]
 
 
-def _flatten(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """All ids in one array, and the sentence each id belongs to."""
+def flatten_corpus(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """All ids of an encoded corpus in one int64 array, and the sentence each id belongs to.
+
+    Raises ``ValueError`` for an empty corpus or an id outside ``[0, vocab_size)``.
+    """
     lengths = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
     if lengths.sum() == 0:
         raise ValueError("corpus is empty: it must hold at least one sentence with one token")
@@ -99,7 +103,7 @@ def cooccurrence(
         raise ValueError(f"vocab_size must be an integer >= 1, got {vocab_size!r}")
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
-    ids, sentence = _flatten(corpus, vocab_size)
+    ids, sentence = flatten_corpus(corpus, vocab_size)
     ids = ids.astype(np.int32 if vocab_size < 2**31 else np.int64)  # less memory to touch
     rows, cols, vals = [], [], []
     for d in range(1, min(window_size, len(ids) - 1) + 1):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["glove_weight", "GloVe"]
+__all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss"]
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -71,3 +72,52 @@ class GloVe(nn.Module):
     def word_vectors(self) -> torch.Tensor:
         """``v + u``, shape ``(vocab_size, embed_size)``: the two sets are symmetric roles, so their sum is used."""
         return (self.center.weight + self.context.weight).detach()
+
+
+class SkipGram(nn.Module):
+    """Skip-gram: a center embedding ``v`` and a context embedding ``u`` per word.
+
+    ``forward(center, contexts_negatives)`` takes ids of shape ``(batch, 1)``
+    and ``(batch, max_len)`` and returns the scores ``v_c . u_o`` of shape
+    ``(batch, 1, max_len)``; ``sigmoid(score)`` is the predicted probability
+    that ``o`` occurs in the context of ``c``. Embeddings start Xavier-uniform,
+    as in d2l.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int) -> None:
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        self.center = nn.Embedding(vocab_size, embed_size)
+        self.context = nn.Embedding(vocab_size, embed_size)
+        for table in (self.center, self.context):
+            nn.init.xavier_uniform_(table.weight)
+
+    def forward(self, center: torch.Tensor, contexts_negatives: torch.Tensor) -> torch.Tensor:
+        # index_select: its backward (index_add_) is faster on the CPU than the Embedding's.
+        v = self.center.weight.index_select(0, center.reshape(-1)).view(*center.shape, -1)  # (batch, 1, embed)
+        u = self.context.weight.index_select(0, contexts_negatives.reshape(-1)).view(
+            *contexts_negatives.shape, -1)  # (batch, max_len, embed)
+        # The dot products v . u as multiply-and-sum: d2l's bmm of (1 x embed) by
+        # (embed x max_len) matrices is the same number, but many tiny matrix
+        # products are slower than one elementwise pass (measured: 1.4x per step).
+        return (u * v).sum(-1).unsqueeze(1)  # (batch, 1, max_len)
+
+    def word_vectors(self) -> torch.Tensor:
+        """The center embeddings, used as word vectors (as in d2l and word2vec)."""
+        return self.center.weight.detach()
+
+
+def sigmoid_bce_loss(pred: torch.Tensor, label: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary cross-entropy on logits, averaged over the unmasked entries of each row.
+
+    ``pred``, ``label`` and ``mask`` have shape ``(batch, max_len)``; padded
+    entries (mask 0) count neither in the sum nor in the number averaged over.
+    Returns one loss per row, shape ``(batch,)``.
+    """
+    losses = F.binary_cross_entropy_with_logits(pred, label.to(pred.dtype), reduction="none")
+    if mask is None:
+        return losses.mean(dim=1)
+    mask = mask.to(pred.dtype)
+    return (losses * mask).sum(dim=1) / mask.sum(dim=1)

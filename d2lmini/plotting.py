@@ -65,8 +65,8 @@ class LiveCurve:
 
     Pass an instance as the ``callback`` of a training loop in
     :mod:`d2lmini.training`: it is called with ``(progress, metrics)`` and plots
-    every metric against progress (in epochs). The title shows how far training
-    has come. Redraws are throttled to one per ``min_interval`` seconds, except
+    every metric against progress (in epochs). The title is a progress bar with
+    the latest values. Redraws are throttled to one per ``min_interval`` seconds, except
     at the end of each epoch. Outside a notebook it only records.
     """
 
@@ -115,7 +115,11 @@ class LiveCurve:
             progress = max(xs[-1] for xs, _ in self.series.values())
             total = f"/{self.num_epochs:g}" if self.num_epochs else ""
             latest = ", ".join(f"{k} {ys[-1]:.4g}" for k, (_, ys) in self.series.items())
-            ax.set_title(f"{self.xlabel} {progress:.2f}{total}: {latest}", fontsize=9)
+            bar = ""
+            if self.num_epochs:  # a text progress bar: 20 cells
+                done = min(20, int(round(20 * progress / self.num_epochs)))
+                bar = "[" + "#" * done + "-" * (20 - done) + "] "
+            ax.set_title(f"{bar}{self.xlabel} {progress:.2f}{total}: {latest}", fontsize=9, family="monospace")
         self.fig.tight_layout()
         if _in_notebook():
             from IPython.display import display

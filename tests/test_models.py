@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+import d2lmini
 from d2lmini import GloVe, glove_weight
 
 
@@ -54,3 +55,31 @@ def test_glove_bad_sizes():
         GloVe(10, 0)
     with pytest.raises(ValueError, match="vocab_size"):
         GloVe(-1, 3)
+
+
+def test_skipgram_forward_shape():
+    net = d2lmini.SkipGram(20, 4)
+    out = net(torch.ones((2, 1), dtype=torch.long), torch.ones((2, 4), dtype=torch.long))
+    assert out.shape == (2, 1, 4)
+    v, u = net.center.weight[1], net.context.weight[1]
+    assert out[0, 0, 0].item() == pytest.approx((v @ u).item(), rel=1e-6)
+
+
+def test_masked_loss_example_of_d2l():
+    pred = torch.tensor([[1.1, -2.2, 3.3, -4.4]] * 2)
+    label = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    loss = d2lmini.sigmoid_bce_loss(pred, label, mask)
+    assert loss.tolist() == pytest.approx([0.9352, 1.8462], abs=1e-4)
+
+    def nll(x):  # -log sigmoid(x), by hand
+        return -math.log(1 / (1 + math.exp(-x)))
+
+    assert loss[0].item() == pytest.approx((nll(1.1) + nll(2.2) + nll(-3.3) + nll(4.4)) / 4, rel=1e-5)
+    assert loss[1].item() == pytest.approx((nll(-1.1) + nll(-2.2)) / 2, rel=1e-5)
+    assert d2lmini.sigmoid_bce_loss(pred[:1], label[:1]).item() == pytest.approx(loss[0].item())
+
+
+def test_skipgram_bad_sizes():
+    with pytest.raises(ValueError, match="embed_size must be an integer >= 1"):
+        d2lmini.SkipGram(10, 0)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import d2lmini
-from d2lmini.sampling import batch_loader
+from d2lmini.sampling import SkipGramData, batch_loader
 
 
 def tiny_glove_data(seed=0):
@@ -36,3 +36,21 @@ def test_bad_training_arguments(kwargs, message):
 def test_default_device_is_usable():
     device = d2lmini.default_device()
     assert torch.zeros(1, device=device).device.type == device.type
+
+
+def test_short_skipgram_run_lowers_the_loss():
+    torch.manual_seed(0)
+    sentences = [list("abcdef"), list("fedcba"), list("ghighi")] * 40
+    vocab = d2lmini.Vocab(sentences)
+    data = SkipGramData(vocab.encode(sentences), vocab, batch_size=32, max_window_size=2, num_noise_words=3,
+                        t=1.0, seed=0)
+    loader = torch.utils.data.DataLoader(data, batch_size=None)
+    history = d2lmini.train_skipgram(d2lmini.SkipGram(len(vocab), 8), loader, num_epochs=15, lr=0.02, device="cpu")
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    assert history.mean_loss == pytest.approx(sum(r["loss"] * r["centers"] for r in history.epochs)
+                                              / sum(r["centers"] for r in history.epochs))
+
+
+def test_bad_skipgram_training_arguments():
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
+        d2lmini.train_skipgram(d2lmini.SkipGram(5, 2), [], num_epochs=1, lr=-1)
