@@ -19,11 +19,12 @@ from .datasets import (
     read_ptb,
     read_sentences,
 )
-from . import gradcheck, numpy_glove
+from . import gradcheck, numpy_glove, numpy_lm
 from .embeddings import Embeddings
-from .models import GloVe, SkipGram, glove_weight, sigmoid_bce_loss
+from .lm_queries import find_occurrences, predict_next_word
+from .models import GloVe, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
 from .sampling import batch_loader, load_data_ptb, load_data_ptb_glove
-from .training import History, default_device, train_glove, train_skipgram
+from .training import History, default_device, evaluate_lm, train_glove, train_lm, train_skipgram
 from .vocab import Vocab
 
 __version__ = "0.1.0"

@@ -74,6 +74,24 @@ class Embeddings:
         """Cosine similarity of two words."""
         return float(self._unit[self.index(w1)] @ self._unit[self.index(w2)])
 
+    def word_distance(self, w1: str, w2: str) -> float:
+        """Euclidean distance between the vectors of two words."""
+        return float(np.linalg.norm(self[w1] - self[w2]))
+
+    def nearest(self, word: str, topn: int = 10, metric: str = "cosine") -> list[tuple[str, float]]:
+        """The ``topn`` words closest to ``word``: by cosine similarity (highest first)
+        or by Euclidean distance (``metric="euclidean"``, smallest first)."""
+        if metric == "cosine":
+            return self.most_similar(word, topn=topn)
+        if metric != "euclidean":
+            raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+        row = self.index(word)
+        self._check_topn(topn)
+        distances = np.linalg.norm(self.vectors - self.vectors[row], axis=1)
+        distances[row] = np.inf
+        best = np.argsort(distances, kind="stable")[:topn]
+        return [(self.words[i], float(distances[i])) for i in best]
+
     def _check_topn(self, topn: int) -> None:
         if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or not 1 <= topn <= len(self) - 1:
             raise ValueError(f"topn must be an integer in [1, {len(self) - 1}], got {topn!r}")

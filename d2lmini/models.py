@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss"]
+__all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM"]
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -121,3 +121,52 @@ def sigmoid_bce_loss(pred: torch.Tensor, label: torch.Tensor, mask: torch.Tensor
         return losses.mean(dim=1)
     mask = mask.to(pred.dtype)
     return (losses * mask).sum(dim=1) / mask.sum(dim=1)
+
+
+_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+class NGramLM(nn.Module):
+    """A neural n-gram language model (Bengio et al., 2003; the CSC321 assignment).
+
+    ``forward(inputs)`` takes ``(batch, context_len)`` word ids and returns the
+    logits of the next word, ``(batch, vocab_size)``: the context words are
+    embedded with one shared table, concatenated, passed through a hidden
+    layer (``activation``: ``"sigmoid"`` as in the assignment, ``"tanh"`` or
+    ``"relu"``) and optional dropout, then projected to the vocabulary.
+
+    Parameter layouts match :mod:`d2lmini.numpy_lm`: ``embed_to_hid.weight``
+    is ``(hidden, context_len * embed)`` and ``hid_to_output.weight`` is
+    ``(vocab, hidden)``.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 128, context_len: int = 3,
+                 activation: str = "sigmoid", dropout: float = 0.0, init_std: float | None = 0.01) -> None:
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size),
+                            ("hidden_size", hidden_size), ("context_len", context_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}, got {activation!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.context_len = context_len
+        self.word_embedding = nn.Embedding(vocab_size, embed_size)
+        self.embed_to_hid = nn.Linear(context_len * embed_size, hidden_size)
+        self.activation = _ACTIVATIONS[activation]()
+        self.dropout = nn.Dropout(dropout)
+        self.hid_to_output = nn.Linear(hidden_size, vocab_size)
+        if init_std is not None:  # the assignment's init; None keeps PyTorch's defaults
+            for weight in (self.word_embedding.weight, self.embed_to_hid.weight, self.hid_to_output.weight):
+                nn.init.normal_(weight, std=init_std)
+            nn.init.zeros_(self.embed_to_hid.bias)
+            nn.init.zeros_(self.hid_to_output.bias)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        embedded = self.word_embedding(inputs).flatten(1)  # (batch, context_len * embed)
+        hidden = self.dropout(self.activation(self.embed_to_hid(embedded)))
+        return self.hid_to_output(hidden)
+
+    def word_vectors(self) -> torch.Tensor:
+        return self.word_embedding.weight.detach()

@@ -8,7 +8,9 @@ module stays free of plotting.
 
 from __future__ import annotations
 
+import copy
 import ctypes
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["default_device", "reuse_freed_memory", "make_adam", "History", "train_glove", "train_skipgram"]
+__all__ = ["default_device", "reuse_freed_memory", "make_adam", "History", "train_glove", "train_skipgram",
+           "evaluate_lm", "train_lm"]
 
 Callback = Callable[[float, dict[str, float]], None]
 
@@ -213,4 +216,133 @@ def train_skipgram(
         history.loss_count += centers
         history.epochs.append({"epoch": epoch + 1, "loss": epoch_loss / centers, "seconds": seconds,
                                "centers": centers, "pairs": pairs})
+    return history
+
+
+@torch.no_grad()
+def evaluate_lm(model: torch.nn.Module, inputs, targets, batch_size: int = 4096,
+                device: torch.device | str | None = None) -> float:
+    """Mean cross-entropy (nats per predicted word) of a language model over a whole split."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for i in range(0, len(inputs), batch_size):
+        logits = model(inputs[i:i + batch_size].to(device))
+        total += torch.nn.functional.cross_entropy(logits, targets[i:i + batch_size].to(device),
+                                                   reduction="sum").item()
+    model.train(was_training)
+    return total / len(inputs)
+
+
+EARLY_STOPPING = ("none", "strict", "patience")
+
+
+def train_lm(
+    model: torch.nn.Module,
+    data,
+    num_epochs: int,
+    batch_size: int = 100,
+    optimizer: str = "sgd",
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    schedule: str = "constant",
+    validate_every: int = 1000,
+    early_stopping: str = "none",
+    patience: int = 5,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    callback: Callback | None = None,
+) -> History:
+    """Train a next-word model on :class:`~d2lmini.datasets.FourGrams` with mini-batches.
+
+    Every ``validate_every`` batches (and at the end of every epoch) the mean
+    training cross-entropy of the batches since the last check and the
+    validation cross-entropy are recorded in ``history.epochs`` (one row per
+    check). ``early_stopping``:
+
+    * ``"none"``: train all epochs;
+    * ``"strict"``: the assignment's rule, stop as soon as the validation
+      cross-entropy is higher than at the previous check (the model is kept as is);
+    * ``"patience"``: stop after ``patience`` checks without a new best, and
+      restore the parameters of the best check.
+
+    ``optimizer`` is ``"sgd"`` (with ``momentum``) or ``"adam"``; ``schedule``
+    is ``"constant"`` or ``"cosine"`` (learning rate decays to 0 over all
+    steps of ``num_epochs``).
+    """
+    _check_training_args(num_epochs, lr)
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if early_stopping not in EARLY_STOPPING:
+        raise ValueError(f"early_stopping must be one of {EARLY_STOPPING}, got {early_stopping!r}")
+    for name, value in (("batch_size", batch_size), ("validate_every", validate_every), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
+    inputs = torch.as_tensor(data.train_inputs).to(device)
+    targets = torch.as_tensor(data.train_targets).to(device)
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    batches_per_epoch = math.ceil(len(inputs) / batch_size)
+    total_steps = num_epochs * batches_per_epoch
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps) if schedule == "cosine"
+                 else None)
+    generator = torch.Generator().manual_seed(seed)
+    history = History()
+    best_valid, best_state, checks_since_best, previous_valid = math.inf, None, 0, math.inf
+    chunk_loss, chunk_count, step = torch.zeros((), device=device), 0, 0
+    stop = False
+    start = time.perf_counter()
+    model.train()
+    for epoch in range(num_epochs):
+        order = torch.randperm(len(inputs), generator=generator).to(device)
+        for b in range(batches_per_epoch):
+            index = order[b * batch_size:(b + 1) * batch_size]
+            logits = model(inputs[index])
+            loss = torch.nn.functional.cross_entropy(logits, targets[index])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            chunk_loss += loss.detach() * len(index)
+            chunk_count += len(index)
+            step += 1
+            if step % validate_every == 0 or b == batches_per_epoch - 1:
+                _sync(device)
+                history.seconds = time.perf_counter() - start
+                valid = evaluate_lm(model, data.valid_inputs, data.valid_targets, device=device)
+                train = chunk_loss.item() / chunk_count
+                history.examples += chunk_count
+                history.epochs.append({"epoch": step / batches_per_epoch, "step": step, "train": train,
+                                       "valid": valid, "seconds": history.seconds})
+                if callback is not None:
+                    callback(step / batches_per_epoch, {"train": train, "valid": valid})
+                chunk_loss, chunk_count = torch.zeros((), device=device), 0
+                if early_stopping == "strict" and valid > previous_valid:
+                    stop = True
+                if valid < best_valid:
+                    best_valid, checks_since_best = valid, 0
+                    if early_stopping == "patience":
+                        best_state = copy.deepcopy(model.state_dict())
+                else:
+                    checks_since_best += 1
+                    if early_stopping == "patience" and checks_since_best >= patience:
+                        stop = True
+                previous_valid = valid
+            if stop:
+                break
+        if stop:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    history.seconds = time.perf_counter() - start
     return history
