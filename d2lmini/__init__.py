@@ -19,8 +19,9 @@ from .datasets import (
     read_ptb,
     read_sentences,
 )
-from . import gradcheck, numpy_glove, numpy_lm
+from . import evaluation, gradcheck, numpy_glove, numpy_lm
 from .embeddings import Embeddings
+from . import zoo
 from .lm_queries import find_occurrences, predict_next_word
 from .models import GloVe, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
 from .sampling import batch_loader, load_data_ptb, load_data_ptb_glove

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 __all__ = ["Embeddings"]
 
@@ -119,6 +123,177 @@ class Embeddings:
         best = np.argpartition(-scores, topn)[:topn]
         best = best[np.argsort(-scores[best])]
         return [(self.words[i], float(scores[i])) for i in best]
+
+    def most_similar_cosmul(
+        self, positive: str | Iterable[str], negative: Iterable[str] = (), topn: int = 10
+    ) -> list[tuple[str, float]]:
+        """3CosMul (Levy and Goldberg, 2014): rank ``w`` by
+        ``prod_p (1 + cos(w, p)) / 2  /  (prod_n (1 + cos(w, n)) / 2 + 1e-6)``, the query words excluded."""
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        negative = [negative] if isinstance(negative, str) else list(negative)
+        if not positive:
+            raise ValueError("most_similar_cosmul needs at least one positive word")
+        rows = [self.index(w) for w in positive + negative]
+        self._check_topn(topn)
+        shifted = lambda word: (1.0 + self._unit @ self._unit[self.index(word)]) / 2  # noqa: E731
+        scores = np.prod([shifted(w) for w in positive], axis=0)
+        scores = scores / (np.prod([shifted(w) for w in negative], axis=0) + 1e-6)
+        scores[rows] = -np.inf
+        best = np.argsort(-scores, kind="stable")[:topn]
+        return [(self.words[i], float(scores[i])) for i in best]
+
+    def doesnt_match(self, words: Iterable[str]) -> str:
+        """The word furthest (by cosine) from the mean of the unit vectors of ``words``."""
+        words = list(words)
+        if len(words) < 2:
+            raise ValueError(f"doesnt_match needs at least two words, got {words!r}")
+        rows = [self.index(w) for w in words]
+        unit = self._unit[rows]
+        mean = unit.mean(axis=0)
+        return words[int(np.argmin(unit @ (mean / max(np.linalg.norm(mean), 1e-12))))]
+
+    def _lookup_table(self, case_insensitive: bool, restrict_vocab: int) -> dict[str, int]:
+        # As gensim: among the first restrict_vocab words, the most frequent (first) spelling wins.
+        keys = self.words[:restrict_vocab]
+        if case_insensitive:
+            return {w.upper(): i for i, w in reversed(list(enumerate(keys)))}
+        return {w: i for i, w in enumerate(keys)}
+
+    def evaluate_word_pairs(
+        self, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
+        restrict_vocab: int = 300000,
+    ):
+        """Correlation of cosine similarities with human judgements, as gensim computes it.
+
+        Reads lines ``word1<delimiter>word2<delimiter>score`` (``#`` comments
+        skipped). Pairs with a word outside the vocabulary are left out.
+
+        Returns:
+            ``(pearson, spearman, oov_ratio)``: scipy's Pearson and Spearman
+            results (``.statistic``, ``.pvalue``) on the pairs in vocabulary,
+            and the percentage of pairs left out.
+        """
+        table = self._lookup_table(case_insensitive, restrict_vocab)
+        gold, model, oov = [], [], 0
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                try:
+                    a, b, score = line.rstrip("\n").split(delimiter)
+                    score = float(score)
+                except ValueError:
+                    continue
+                if case_insensitive:
+                    a, b = a.upper(), b.upper()
+                if a not in table or b not in table:
+                    oov += 1
+                    continue
+                gold.append(score)
+                model.append(float(self._unit[table[a]] @ self._unit[table[b]]))
+        if len(gold) < 3:
+            raise ValueError(f"only {len(gold)} pairs of {path} are in the vocabulary: too few to correlate")
+        return stats.pearsonr(gold, model), stats.spearmanr(gold, model), 100.0 * oov / (len(gold) + oov)
+
+    def evaluate_word_analogies(
+        self, path: str | os.PathLike, case_insensitive: bool = True, restrict_vocab: int = 300000,
+        batch_size: int = 1024,
+    ) -> tuple[float, list[dict]]:
+        """Accuracy on analogy questions ``a b c d`` ("a is to b as c is to d"), as gensim computes it.
+
+        The answer is the word nearest (3CosAdd) to ``b - a + c``, the three
+        question words excluded; questions with a word outside the vocabulary
+        are skipped and counted. Questions are answered in batches (one
+        matrix product each), not one by one.
+
+        Returns:
+            ``(accuracy, sections)``: accuracy over the questions answered, and
+            one dict per section of the file (``section``, ``correct``,
+            ``incorrect``: lists of question tuples, ``oov``: number skipped),
+            then a last one, ``"Total accuracy"``, over all sections.
+        """
+        table = self._lookup_table(case_insensitive, restrict_vocab)
+        norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)  # noqa: E731
+        sections: list[dict] = []
+        questions: list[tuple[int, tuple[str, ...]]] = []  # (section number, question)
+        with open(path, encoding="utf-8") as f:
+            for line_no, line in enumerate(f):
+                if line.startswith(": "):
+                    sections.append({"section": line[2:].strip(), "correct": [], "incorrect": [], "oov": 0})
+                    continue
+                if not sections:
+                    raise ValueError(f"{path}: missing section header before line {line_no + 1}")
+                words = [norm(w) for w in line.split()]
+                if len(words) != 4:
+                    continue
+                if any(w not in table for w in words):
+                    sections[-1]["oov"] += 1
+                    continue
+                questions.append((len(sections) - 1, tuple(words)))
+        keys = np.array([norm(w) for w in self.words[:restrict_vocab]], dtype=object)
+        unit = self._unit[:restrict_vocab]
+        for start in range(0, len(questions), batch_size):
+            chunk = questions[start:start + batch_size]
+            ids = np.array([[table[w] for w in q] for _, q in chunk])
+            query = unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
+            scores = query @ unit.T
+            scores[np.arange(len(chunk))[:, None], ids[:, :3]] = -np.inf
+            for (section, question), best in zip(chunk, np.argmax(scores, axis=1)):
+                outcome = "correct" if keys[best] == question[3] else "incorrect"
+                sections[section][outcome].append(question)
+        total = {"section": "Total accuracy",
+                 "correct": [q for s in sections for q in s["correct"]],
+                 "incorrect": [q for s in sections for q in s["incorrect"]],
+                 "oov": sum(s["oov"] for s in sections)}
+        sections.append(total)
+        answered = len(total["correct"]) + len(total["incorrect"])
+        return (len(total["correct"]) / answered if answered else 0.0), sections
+
+    def save_word2vec_format(self, path: str | os.PathLike) -> None:
+        """Write the word2vec text format (a ``count dim`` header, then ``word v1 v2 ...``).
+
+        Floats are written with 9 significant digits, enough to read float32
+        back exactly. The file is written to a temporary name and renamed.
+        """
+        path = Path(path)
+        if any(not w or any(c.isspace() for c in w) for w in self.words):
+            raise ValueError("words must be non-empty and contain no whitespace for the word2vec text format")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(f"{len(self)} {self.vector_size}\n")
+                for word, row in zip(self.words, self.vectors):
+                    f.write(word + " " + " ".join(format(float(x), ".9g") for x in row) + "\n")
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    @classmethod
+    def load_word2vec_format(cls, path: str | os.PathLike) -> "Embeddings":
+        """Read a file written by :meth:`save_word2vec_format` (or gensim, in text mode)."""
+        with open(path, encoding="utf-8") as f:
+            header = f.readline().split()
+            if len(header) != 2 or not all(h.isdigit() for h in header):
+                raise ValueError(f"{path}: the first line must be '<count> <dim>', got {' '.join(header)!r}")
+            count, dim = map(int, header)
+            words, rows = [], []
+            for line_no, line in enumerate(f, start=2):
+                parts = line.rstrip("\n").rstrip(" ").split(" ")
+                if len(parts) != dim + 1:
+                    raise ValueError(f"{path}, line {line_no}: expected a word and {dim} numbers, got {len(parts)} fields")
+                words.append(parts[0])
+                rows.append(np.array(parts[1:], dtype=np.float32))
+        if len(words) != count:
+            raise ValueError(f"{path}: the header announces {count} words but the file holds {len(words)}")
+        return cls(words, np.vstack(rows) if rows else np.zeros((0, dim), dtype=np.float32))
+
+    @classmethod
+    def from_model(cls, model, vocab, drop_unk: bool = True) -> "Embeddings":
+        """The word vectors of a trained ``GloVe`` (``v + u``), ``SkipGram`` (center vectors)
+        or ``NGramLM`` (its embedding table), with the words of ``vocab``."""
+        if not hasattr(model, "word_vectors"):
+            raise TypeError(f"{type(model).__name__} has no word_vectors(): expected GloVe, SkipGram or NGramLM")
+        return cls.from_vocab(vocab, model.word_vectors(), drop_unk=drop_unk)
 
     def __repr__(self) -> str:
         return f"Embeddings({len(self)} words, dim {self.vector_size})"

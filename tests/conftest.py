@@ -18,3 +18,11 @@ def isolated_data(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def ptb_train():
     return d2lmini.read_ptb("train")
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """An empty cache; the data mirror (if any) stays visible."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("D2LMINI_CACHE", str(cache))
+    return cache

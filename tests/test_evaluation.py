@@ -1,0 +1,136 @@
+"""Our gensim-style evaluation against gensim's own implementation, on the same vectors."""
+
+import numpy as np
+import pytest
+
+import d2lmini
+from d2lmini import Embeddings, evaluation
+
+gensim_models = pytest.importorskip("gensim.models")
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    """Random vectors over words that cover part of each benchmark, mixed case included."""
+    rng = np.random.default_rng(0)
+    words = []
+    for name in ("wordsim353", "simlex999"):
+        with open(evaluation.benchmark_path(name), encoding="utf-8") as f:
+            for line in f:
+                if not line.startswith("#"):
+                    words += line.split("\t")[:2]
+    with open(evaluation.benchmark_path("google_analogies"), encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith(":"):
+                words += line.split()
+    words = list(dict.fromkeys(words))
+    words = [w for i, w in enumerate(words) if i % 7]  # leave some out: out-of-vocabulary items
+    words += ["Tiger", "LOVE"]  # case variants: the first (more frequent) spelling must win
+    words += [f"filler{i}" for i in range(200)]
+    return Embeddings(words, rng.standard_normal((len(words), 20)).astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def keyed(vectors):
+    kv = gensim_models.KeyedVectors(vector_size=vectors.vector_size)
+    kv.add_vectors(vectors.words, vectors.vectors)
+    return kv
+
+
+@pytest.mark.parametrize("name", ["wordsim353", "simlex999"])
+@pytest.mark.parametrize("case_insensitive", [True, False])
+def test_word_pairs_agree_with_gensim(vectors, keyed, name, case_insensitive):
+    path = evaluation.benchmark_path(name)
+    ours = vectors.evaluate_word_pairs(path, case_insensitive=case_insensitive)
+    theirs = keyed.evaluate_word_pairs(path, case_insensitive=case_insensitive)
+    assert ours[0].statistic == pytest.approx(theirs[0].statistic, abs=1e-6)
+    assert ours[1].statistic == pytest.approx(theirs[1].statistic, abs=1e-6)
+    assert ours[2] == pytest.approx(theirs[2], abs=1e-9)  # the same pairs counted out of vocabulary
+    assert 0 < ours[2] < 100
+
+
+@pytest.mark.parametrize("case_insensitive", [True, False])
+def test_analogies_agree_with_gensim(vectors, keyed, case_insensitive):
+    path = evaluation.benchmark_path("google_analogies")
+    ours_score, ours_sections = vectors.evaluate_word_analogies(path, case_insensitive=case_insensitive)
+    theirs_score, theirs_sections = keyed.evaluate_word_analogies(path, case_insensitive=case_insensitive)
+    assert ours_score == pytest.approx(theirs_score, abs=1e-6)
+    assert [s["section"] for s in ours_sections] == [s["section"] for s in theirs_sections]
+    for ours, theirs in zip(ours_sections, theirs_sections):
+        assert [tuple(q) for q in ours["correct"]] == [tuple(q) for q in theirs["correct"]]
+        assert len(ours["incorrect"]) == len(theirs["incorrect"])
+    total_questions = sum(1 for line in open(path) if not line.startswith(":"))
+    answered = len(ours_sections[-1]["correct"]) + len(ours_sections[-1]["incorrect"])
+    assert answered + ours_sections[-1]["oov"] == total_questions
+
+
+def test_analogy_on_a_hand_made_embedding(tmp_path):
+    emb = Embeddings(["king", "queen", "man", "woman", "apple"],
+                     [[0.9, 0.8, 0.1], [0.9, 0.1, 0.8], [0.1, 0.9, 0.1], [0.1, 0.1, 0.9], [-0.5, 0.0, 0.0]])
+    questions = tmp_path / "q.txt"
+    questions.write_text(": royal\nman king woman queen\nman king woman apple\nman king woman pear\n")
+    accuracy, sections = emb.evaluate_word_analogies(questions)
+    assert accuracy == 0.5 and sections[0]["oov"] == 1 and len(sections[0]["correct"]) == 1
+    assert emb.most_similar_cosmul(positive=["king", "woman"], negative=["man"], topn=1)[0][0] == "queen"
+    assert emb.doesnt_match(["king", "queen", "apple"]) == "apple"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("man king woman queen\n")
+    with pytest.raises(ValueError, match="missing section header"):
+        emb.evaluate_word_analogies(bad)
+
+
+def test_cosmul_and_doesnt_match_agree_with_gensim(vectors, keyed):
+    words = vectors.words[:3]
+    ours = vectors.most_similar_cosmul(positive=words[:2], negative=words[2:3], topn=5)
+    theirs = keyed.most_similar_cosmul(positive=words[:2], negative=words[2:3], topn=5)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-4)
+    assert vectors.doesnt_match(vectors.words[:6]) == keyed.doesnt_match(vectors.words[:6])
+    assert vectors.most_similar(positive=words[:2], negative=words[2:3], topn=5)[0][0] == \
+        keyed.most_similar(positive=words[:2], negative=words[2:3], topn=5)[0][0]
+
+
+def test_word2vec_format_round_trip_and_gensim_reads_it(tmp_path, vectors):
+    path = tmp_path / "vectors.txt"
+    vectors.save_word2vec_format(path)
+    again = Embeddings.load_word2vec_format(path)
+    assert again.words == vectors.words and np.array_equal(again.vectors, vectors.vectors)
+    kv = gensim_models.KeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert kv.index_to_key == vectors.words and np.array_equal(kv.vectors, vectors.vectors)
+    assert [w for w, _ in kv.most_similar("tiger", topn=5)] == [w for w, _ in vectors.most_similar("tiger", topn=5)]
+    assert [p.name for p in tmp_path.iterdir()] == ["vectors.txt"]  # no temporary file left
+
+
+def test_loading_malformed_files_says_what_is_wrong(tmp_path):
+    path = tmp_path / "broken.txt"
+    path.write_text("2 3\na 1 2 3\nb 1 2\n")
+    with pytest.raises(ValueError, match=r"line 3: expected a word and 3 numbers, got 3 fields"):
+        Embeddings.load_word2vec_format(path)
+    path.write_text("3 2\na 1 2\n")
+    with pytest.raises(ValueError, match="announces 3 words but the file holds 1"):
+        Embeddings.load_word2vec_format(path)
+    path.write_text("hello\n")
+    with pytest.raises(ValueError, match="first line"):
+        Embeddings.load_word2vec_format(path)
+
+
+def test_errors_for_unknown_words_and_empty_inputs(vectors):
+    with pytest.raises(KeyError, match="not in the vocabulary"):
+        vectors.most_similar_cosmul(positive=["zzzqx"])
+    with pytest.raises(ValueError, match="at least one positive"):
+        vectors.most_similar_cosmul(positive=[])
+    with pytest.raises(ValueError, match="at least two words"):
+        vectors.doesnt_match(["tiger"])
+    with pytest.raises(ValueError, match="topn must be"):
+        vectors.most_similar_cosmul(positive=["tiger"], topn=0)
+    with pytest.raises(KeyError, match="unknown benchmark"):
+        evaluation.benchmark_path("toefl")
+
+
+def test_from_model_for_each_model():
+    vocab = d2lmini.Vocab([["a", "b", "b"]])
+    for model in (d2lmini.GloVe(len(vocab), 4), d2lmini.SkipGram(len(vocab), 4), d2lmini.NGramLM(len(vocab), 4)):
+        emb = Embeddings.from_model(model, vocab)
+        assert emb.words == ["b", "a"] and emb.vector_size == 4
+    with pytest.raises(TypeError, match="word_vectors"):
+        Embeddings.from_model(object(), vocab)
