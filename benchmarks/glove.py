@@ -23,29 +23,9 @@ import os
 import time
 
 import torch
-from torch.utils.data import DataLoader
 
 import d2lmini
-
-
-def seed_style_epochs(vocab_size: int, triples: list, epochs: int, lr: float) -> tuple[list[float], float]:
-    """d2l's loop: collate tuples into batches of 1,024, AdaGrad, mean loss per batch."""
-    model = d2lmini.GloVe(vocab_size, 100, x_max=100, alpha=0.75)
-    optimizer = torch.optim.Adagrad(model.parameters(), lr=lr)
-    loader = DataLoader(triples, batch_size=1024, shuffle=True)
-    losses, seconds = [], 0.0
-    for _ in range(epochs):
-        start, total, seen = time.perf_counter(), 0.0, 0
-        for center, context, count in loader:
-            loss = model(center, context, count.float())
-            optimizer.zero_grad()
-            loss.mean().backward()
-            optimizer.step()
-            total += loss.detach().sum().item()
-            seen += len(count)
-        seconds += time.perf_counter() - start
-        losses.append(total / seen)
-    return losses, len(triples) * epochs / seconds
+import d2lmini.reference
 
 
 def main() -> None:
@@ -66,7 +46,8 @@ def main() -> None:
     sentences = d2lmini.read_ptb("train")
     corpus = vocab.encode(sentences)
     triples = d2lmini.cooccurrence_reference(corpus, 10)
-    losses, seed_style = seed_style_epochs(len(vocab), triples, args.epochs, lr=0.1)
+    losses, seconds = d2lmini.reference.glove_seed_style(len(vocab), triples, args.epochs, lr=0.1)
+    seed_style = len(triples) * args.epochs / seconds
     print(f"seed_style_losses={','.join(f'{x:.4f}' for x in losses)}")
     print(f"seed_style_entries_per_second={seed_style:.0f}")
     print(f"entries={len(triples)}")

@@ -29,24 +29,12 @@ import time
 from collections import Counter
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
 
 import d2lmini
+from d2lmini import reference as reference_loops
 from d2lmini import sampling
 
 EMBED, BATCH, WINDOW, NOISE, LR = 100, 512, 5, 5, 0.002
-
-
-class PaddedPTB(Dataset):
-    def __init__(self, centers, contexts, negatives):
-        self.centers, self.contexts, self.negatives = centers, contexts, negatives
-
-    def __getitem__(self, index):
-        return self.centers[index], self.contexts[index], self.negatives[index]
-
-    def __len__(self):
-        return len(self.centers)
 
 
 def reference(epochs: int) -> dict:
@@ -61,32 +49,12 @@ def reference(epochs: int) -> dict:
     corpus = [vocab[line] for line in subsampled]
     centers, contexts = sampling.centers_and_contexts_reference(corpus, WINDOW)
     negatives = sampling.negatives_reference(contexts, vocab, counter, NOISE)
-    loader = DataLoader(PaddedPTB(centers, contexts, negatives), BATCH, shuffle=True,
-                        collate_fn=sampling.batchify_reference, num_workers=sampling.default_num_workers(4))
+    loader = reference_loops.skipgram_padded_loader(centers, contexts, negatives, BATCH)
     prepare = time.perf_counter() - start
-
-    net = nn.Sequential(nn.Embedding(len(vocab), EMBED), nn.Embedding(len(vocab), EMBED))
-    for table in net:
-        nn.init.xavier_uniform_(table.weight)
-    optimizer = torch.optim.Adam(net.parameters(), lr=LR)
-    total, count, last = 0.0, 0, (0.0, 0)
-    padding = slots = 0
-    for _ in range(epochs):
-        epoch_total, epoch_count = 0.0, 0
-        for center, context_negative, mask, label in loader:
-            pred = torch.bmm(net[0](center), net[1](context_negative).permute(0, 2, 1))
-            l = d2lmini.sigmoid_bce_loss(pred.reshape(label.shape).float(), label.float(), mask)
-            optimizer.zero_grad()
-            l.sum().backward()
-            optimizer.step()
-            epoch_total += l.sum().item()
-            epoch_count += l.numel()
-            padding += int((mask == 0).sum())
-            slots += mask.numel()
-        total, count, last = total + epoch_total, count + epoch_count, (epoch_total, epoch_count)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "prepare_seconds": prepare, "loss_all_epochs": total / count,
-            "loss_last_epoch": last[0] / last[1], "padding_fraction": padding / slots, "pairs": sum(map(len, contexts))}
+    result = reference_loops.skipgram_padded_training(len(vocab), loader, epochs, lr=LR, embed_size=EMBED)
+    return {"seconds": time.perf_counter() - start, "prepare_seconds": prepare,
+            "loss_all_epochs": result["loss_all_epochs"], "loss_last_epoch": result["loss_last_epoch"],
+            "padding_fraction": result["padding_fraction"], "pairs": sum(map(len, contexts))}
 
 
 def ours(epochs: int, resample: bool) -> dict:

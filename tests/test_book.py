@@ -26,7 +26,7 @@ def test_toc_lists_exactly_the_chapters_that_exist():
     assert len(listed) == len(set(listed))
     for name in listed:
         assert (ROOT / f"{name}.md").is_file(), f"_toc.yml lists {name}, which does not exist"
-    assert sorted(f"chapters/{p.stem}" for p in CHAPTERS) == sorted(listed)
+    assert sorted(f"chapters/{p.stem}" for p in CHAPTERS) == sorted(n for n in listed if n.startswith("chapters/"))
 
 
 def test_sphinx_reads_only_the_markdown_of_a_pair():

@@ -1,0 +1,139 @@
+"""The executed book in a real browser: Debian's Chromium driven headless by Playwright.
+
+Needs a built book (``make book``) and Chromium; the test is skipped, with the
+reason, when either is missing. CI builds the book and then runs this file.
+Requests that leave the machine (CDNs) are answered with an empty response, so
+that the test neither needs nor waits for a network.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PAGES = [TOC["root"]] + [entry["file"] for part in TOC["parts"] for entry in part["chapters"]]
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = pytest.mark.browser
+
+if not (HTML / "index.html").is_file():
+    pytest.skip(f"no built book in {HTML}: run `make book` first", allow_module_level=True)
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+
+
+@pytest.fixture(scope="module")
+def server():
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(browser, server, path):
+    """Load a page; return it with the console errors and the failed local requests seen."""
+    page = browser.new_page()
+    errors, failed = [], []
+    local = lambda url: url.startswith(server)  # noqa: E731
+
+    def external(route):
+        route.fulfill(status=200, body="", content_type="text/plain")
+
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), external)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda req: failed.append(req.url) if local(req.url) else None)
+    page.on("response", lambda res: failed.append(f"{res.status} {res.url}")
+            if local(res.url) and res.status >= 400 else None)
+    page.goto(urljoin(server, path), wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, errors, failed
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_cleanly(browser, server, name):
+    page, errors, failed = open_page(browser, server, f"{name}.html")
+    assert page.title(), f"{name}: empty title"
+    assert not errors, f"{name}: console errors {errors}"
+    assert not failed, f"{name}: failed local requests {failed}"
+    page.close()
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_shows_outputs_figures_and_colab_link(browser, server, name):
+    page, _, _ = open_page(browser, server, f"{name}.html")
+    assert page.locator("div.cell_output").count() > 3, f"{name}: no executed output cells"
+    widths = page.eval_on_selector_all("div.cell_output img, figure img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert widths and all(w > 0 for w in widths), f"{name}: figures missing or broken: {widths}"
+    colab = page.eval_on_selector_all("a[href*='colab.research.google.com']", "links => links.map(a => a.href)")
+    assert colab, f"{name}: no Colab launch link"
+    repo_path = re.sub(r"^https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/", "", colab[0])
+    assert repo_path == f"{name}.ipynb", f"{name}: Colab link points to {colab[0]}"
+    assert (ROOT / repo_path).is_file()
+    page.close()
+
+
+@functools.cache
+def ids_in(html_file: Path) -> set[str]:
+    return set(re.findall(r'\sid="([^"]+)"', html_file.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_internal_links_resolve(browser, server, name):
+    page, _, _ = open_page(browser, server, f"{name}.html")
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    page.close()
+    broken = []
+    for href in hrefs:
+        if not href.startswith(server):
+            continue
+        url, fragment = urldefrag(href)
+        target = HTML / unquote(urlparse(url).path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(href)
+        elif fragment and target.suffix == ".html" and unquote(fragment) not in ids_in(target):
+            broken.append(href)
+    assert not broken, f"{name}: links to missing pages or anchors: {broken}"
+
+
+def test_search_finds_negative_sampling(browser, server):
+    page, errors, _ = open_page(browser, server, "search.html?q=negative+sampling")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=20_000)
+    titles = " ".join(results.all_inner_texts()).lower()
+    assert "word2vec" in titles, f"search results: {titles[:300]}"
+    assert not errors, errors
+    page.close()
