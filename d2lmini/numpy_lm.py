@@ -29,6 +29,7 @@ __all__ = [
     "back_propagate",
     "check_gradients",
     "evaluate",
+    "to_torch",
 ]
 
 
@@ -155,3 +156,25 @@ def evaluate(params: Params, inputs: np.ndarray, targets: np.ndarray, batch_size
     total = sum(compute_loss(compute_activations(params, inputs[i:i + batch_size]).output_layer,
                              targets[i:i + batch_size]) for i in range(0, len(inputs), batch_size))
     return total / len(inputs)
+
+
+def to_torch(params: Params, dtype=None):
+    """An :class:`~d2lmini.models.NGramLM` holding a copy of ``params`` (float64 unless ``dtype`` says otherwise).
+
+    The two share parameter layouts, so autograd on the result differentiates
+    exactly the model that :func:`back_propagate` differentiates by hand.
+    """
+    import torch
+
+    from .models import NGramLM
+
+    vocab_size, embed_size = params.word_embedding_weights.shape
+    hidden_size, width = params.embed_to_hid_weights.shape
+    model = NGramLM(vocab_size, embed_size, hidden_size, context_len=width // embed_size).to(dtype or torch.float64)
+    with torch.no_grad():
+        model.word_embedding.weight.copy_(torch.from_numpy(params.word_embedding_weights))
+        model.embed_to_hid.weight.copy_(torch.from_numpy(params.embed_to_hid_weights))
+        model.embed_to_hid.bias.copy_(torch.from_numpy(params.hid_bias))
+        model.hid_to_output.weight.copy_(torch.from_numpy(params.hid_to_output_weights))
+        model.hid_to_output.bias.copy_(torch.from_numpy(params.output_bias))
+    return model

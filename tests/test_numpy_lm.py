@@ -49,13 +49,8 @@ def test_numpy_and_torch_gradients_agree():
     activations = numpy_lm.compute_activations(params, inputs)
     grads = numpy_lm.back_propagate(params, inputs, activations,
                                     numpy_lm.compute_loss_derivative(activations.output_layer, targets))
-    model = d2lmini.NGramLM(12, 4, 6).double()
-    with torch.no_grad():
-        model.word_embedding.weight.copy_(torch.from_numpy(params.word_embedding_weights))
-        model.embed_to_hid.weight.copy_(torch.from_numpy(params.embed_to_hid_weights))
-        model.embed_to_hid.bias.copy_(torch.from_numpy(params.hid_bias))
-        model.hid_to_output.weight.copy_(torch.from_numpy(params.hid_to_output_weights))
-        model.hid_to_output.bias.copy_(torch.from_numpy(params.output_bias))
+    model = numpy_lm.to_torch(params)
+    assert model.embed_to_hid.weight.dtype == torch.float64
     loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(inputs)), torch.from_numpy(targets),
                                              reduction="sum")
     loss.backward()
