@@ -26,13 +26,11 @@ import argparse
 import os
 import random
 import time
-from collections import Counter
 
 import torch
 
 import d2lmini
 from d2lmini import reference as reference_loops
-from d2lmini import sampling
 
 EMBED, BATCH, WINDOW, NOISE, LR = 100, 512, 5, 5, 0.002
 
@@ -44,11 +42,7 @@ def reference(epochs: int) -> dict:
     start = time.perf_counter()
     sentences = d2lmini.read_ptb("train")
     vocab = d2lmini.Vocab(sentences, min_freq=10)
-    subsampled = sampling.subsample_reference(sentences, vocab)
-    counter = Counter(token for line in subsampled for token in line)
-    corpus = [vocab[line] for line in subsampled]
-    centers, contexts = sampling.centers_and_contexts_reference(corpus, WINDOW)
-    negatives = sampling.negatives_reference(contexts, vocab, counter, NOISE)
+    centers, contexts, negatives = reference_loops.skipgram_reference_data(sentences, vocab, WINDOW, NOISE)
     loader = reference_loops.skipgram_padded_loader(centers, contexts, negatives, BATCH)
     prepare = time.perf_counter() - start
     result = reference_loops.skipgram_padded_training(len(vocab), loader, epochs, lr=LR, embed_size=EMBED)

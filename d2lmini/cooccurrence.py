@@ -66,7 +66,12 @@ def flatten_corpus(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np
     lengths = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
     if lengths.sum() == 0:
         raise ValueError("corpus is empty: it must hold at least one sentence with one token")
-    ids = np.fromiter(chain.from_iterable(corpus), dtype=np.int64, count=int(lengths.sum()))
+    try:
+        ids = np.fromiter(chain.from_iterable(corpus), dtype=np.int64, count=int(lengths.sum()))
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"corpus must hold integer ids ({err}); encode the sentences first, e.g. vocab.encode(sentences)"
+        ) from None
     low, high = ids.min(), ids.max()
     if low < 0 or high >= vocab_size:
         bad = low if low < 0 else high

@@ -10,6 +10,7 @@ data pipelines live beside their fast versions (``cooccurrence_reference``,
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import numpy as np
 import torch
@@ -18,9 +19,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from . import numpy_lm
 from .models import GloVe, sigmoid_bce_loss
+from . import sampling
 from .sampling import batchify_reference, default_num_workers
+from .vocab import Vocab
 
-__all__ = ["glove_seed_style", "PaddedSkipGramData", "skipgram_padded_loader", "skipgram_padded_training",
+__all__ = ["glove_seed_style", "skipgram_reference_data", "PaddedSkipGramData", "skipgram_padded_loader", "skipgram_padded_training",
            "numpy_lm_sgd"]
 
 
@@ -46,6 +49,19 @@ def glove_seed_style(vocab_size: int, triples: list, epochs: int = 1, lr: float 
         seconds += time.perf_counter() - start
         losses.append(total / seen)
     return losses, seconds
+
+
+def skipgram_reference_data(sentences: list[list[str]], vocab: Vocab, max_window_size: int = 5,
+                            num_noise_words: int = 5):
+    """d2l's word2vec data preparation, drawn once: subsampling, windows, negatives (Python loops).
+
+    Returns ``(centers, contexts, negatives)``, lists with one entry per center.
+    """
+    subsampled = sampling.subsample_reference(sentences, vocab)
+    counter = Counter(token for line in subsampled for token in line)
+    centers, contexts = sampling.centers_and_contexts_reference([vocab[line] for line in subsampled],
+                                                                max_window_size)
+    return centers, contexts, sampling.negatives_reference(contexts, vocab, counter, num_noise_words)
 
 
 class PaddedSkipGramData(Dataset):

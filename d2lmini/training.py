@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .models import sigmoid_bce_loss
+
 __all__ = ["default_device", "reuse_freed_memory", "make_adam", "History", "train_glove", "train_skipgram",
            "evaluate_lm", "train_lm"]
 
@@ -176,8 +178,6 @@ def train_skipgram(
     :attr:`History.mean_loss` is the mean over the centers of all epochs.
     Throughput counts (center, context) pairs over the time of all epochs.
     """
-    from .models import sigmoid_bce_loss
-
     _check_training_args(num_epochs, lr)
     device = torch.device(device) if device is not None else default_device()
     if device.type == "cpu":

@@ -153,3 +153,8 @@ def test_log_cooccurrence_fourgrams_errors():
         log_cooccurrence_fourgrams(np.full((4, 3), 9), 5)
     with pytest.raises(ValueError, match="smoothing"):
         log_cooccurrence_fourgrams(np.zeros((4, 3), dtype=int), 5, smoothing=0)
+
+
+def test_corpus_of_words_instead_of_ids():
+    with pytest.raises(ValueError, match=r"corpus must hold integer ids .*vocab.encode"):
+        cooccurrence([["the", "cat"]], 2, 5)
