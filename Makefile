@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   - install everything into .venv, execute every chapter, build _build/html
 #   make test   - install everything into .venv, run the unit tests and every notebook
+# (make lint runs ruff; CI runs it too)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,13 +9,17 @@ BIN := $(VENV)/bin
 # machines) is used when present; otherwise files are downloaded into the cache.
 export D2LMINI_DATA ?= $(abspath $(wildcard ../shared/data))
 
-.PHONY: book test install sync clean
+.PHONY: book test lint install sync clean
 
 book: install
 	$(BIN)/jupyter-book build --all --warningiserror --keep-going .
 
 test: install
 	$(BIN)/python -m pytest
+
+# ruff's rules are in pyproject.toml; CI runs this before the tests.
+lint: install
+	$(BIN)/ruff check .
 
 install: $(VENV)/.installed
 

@@ -53,7 +53,8 @@ def main() -> None:
     rows, cols, vals = (np.array(column) for column in zip(*triples))
     rel = np.abs(np.asarray(matrix[rows, cols]).ravel() - vals) / vals
     equal = matrix.nnz == len(triples) and rel.max() < 1e-12
-    print(f"nonzero={matrix.nnz} reference_nonzero={len(triples)} max_relative_difference={rel.max():.2e} equal={equal}")
+    print(f"nonzero={matrix.nnz} reference_nonzero={len(triples)} "
+          f"max_relative_difference={rel.max():.2e} equal={equal}")
     if not equal:
         raise SystemExit("the vectorised counter disagrees with the reference")
     del triples, rows, cols, vals, rel

@@ -14,8 +14,8 @@ embedding 100, batch 512 centers, window 5, 5 noise words, Adam lr 0.002,
 
 Prints the wall times (data preparation included), the losses (mean over all
 epochs, as d2l prints, and the last epoch alone), and last
-``speedup=<ratio>``: reference time / ours at d2l's configuration. With gensim installed, also times gensim's Word2Vec on the
-same sentences with the same hyperparameters.
+``speedup=<ratio>``: reference time / ours at d2l's configuration. With gensim
+installed, also times gensim's Word2Vec on the same sentences with the same hyperparameters.
 
     python benchmarks/word2vec.py [--epochs 5] [--skip-reference]
 """
@@ -30,7 +30,7 @@ import time
 import torch
 
 import d2lmini
-from d2lmini import reference as reference_loops
+from d2lmini import seed_style as reference_loops
 
 EMBED, BATCH, WINDOW, NOISE, LR = 100, 512, 5, 5, 0.002
 

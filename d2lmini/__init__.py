@@ -1,11 +1,19 @@
 """d2lmini: the helper package of the book *Word Embeddings from Scratch*.
 
 One module per stage of the road every chapter walks:
-download -> corpus -> vocabulary -> samples -> batches -> model -> training
--> embeddings -> evaluation.
+
+    download -> corpus -> vocabulary -> samples -> batches -> model -> training -> embeddings -> evaluation
+    datasets    corpus    vocab        skipgram_data / cooccurrence  models  training  embeddings   evaluation
+                                       batching
+
+``seed_style`` keeps the seed-faithful references the fast versions are
+measured against; ``zoo`` caches trained models shared between chapters.
 """
 
-from .cooccurrence import cooccurrence, cooccurrence_reference, log_cooccurrence_fourgrams, ppmi
+from . import evaluation, gradcheck, numpy_glove, numpy_lm, seed_style, zoo
+from .batching import batch_loader, load_data_ptb_glove
+from .cooccurrence import cooccurrence, log_cooccurrence_fourgrams, ppmi
+from .corpus import flatten_corpus
 from .datasets import (
     DATA_HUB,
     DataError,
@@ -19,13 +27,12 @@ from .datasets import (
     read_ptb,
     read_sentences,
 )
-from . import evaluation, gradcheck, numpy_glove, numpy_lm
 from .embeddings import Embeddings
-from . import zoo
 from .lm_queries import find_occurrences, predict_next_word
 from .models import GloVe, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
-from .sampling import batch_loader, load_data_ptb, load_data_ptb_glove
-from .training import History, default_device, evaluate_lm, train_glove, train_lm, train_skipgram
+from .seed_style import cooccurrence_reference
+from .skipgram_data import SkipGramData, load_data_ptb
+from .training import DivergedError, History, default_device, evaluate_lm, train_glove, train_lm, train_skipgram
 from .vocab import Vocab
 
 __version__ = "0.1.0"
@@ -33,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DATA_HUB",
     "DataError",
+    "DivergedError",
     "DownloadError",
     "Embeddings",
     "FourGrams",
@@ -42,6 +50,7 @@ __all__ = [
     "NGramLM",
     "RemoteFile",
     "SkipGram",
+    "SkipGramData",
     "Vocab",
     "batch_loader",
     "cooccurrence",
@@ -52,6 +61,7 @@ __all__ = [
     "extract",
     "fetch",
     "find_occurrences",
+    "flatten_corpus",
     "glove_weight",
     "gradcheck",
     "load_data_ptb",
@@ -64,6 +74,7 @@ __all__ = [
     "predict_next_word",
     "read_ptb",
     "read_sentences",
+    "seed_style",
     "sigmoid_bce_loss",
     "train_glove",
     "train_lm",

@@ -1,86 +1,24 @@
 """Word-word co-occurrence counts, and the transforms models are trained on.
 
-Two counters with the same values:
-
-* :func:`cooccurrence_reference`: the loop of d2l's "Pretraining GloVe"
-  chapter, kept as written for teaching and as the test oracle;
-* :func:`cooccurrence`: one NumPy pass per distance ``d = 1..window_size``
-  (never a loop over tokens or pairs), summed into a ``scipy.sparse`` matrix.
+:func:`cooccurrence` makes one NumPy pass per distance ``d = 1..window_size``
+(never a loop over tokens or pairs) and sums the pairs into a ``scipy.sparse``
+matrix. Its oracle, the loop of d2l's "Pretraining GloVe" chapter, is
+:func:`d2lmini.seed_style.cooccurrence_reference`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = [
-    "flatten_corpus",
-    "cooccurrence_reference",
-    "cooccurrence",
-    "ppmi",
-    "log_cooccurrence_fourgrams",
-]
+from . import _checks
+from .corpus import flatten_corpus
+
+__all__ = ["cooccurrence", "ppmi", "log_cooccurrence_fourgrams"]
 
 WEIGHTINGS = ("harmonic", "uniform")
-
-
-def _check_window(window_size: int) -> None:
-    if isinstance(window_size, bool) or not isinstance(window_size, (int, np.integer)) or window_size < 1:
-        raise ValueError(f"window_size must be an integer >= 1, got {window_size!r}")
-
-
-def cooccurrence_reference(corpus: Sequence[Sequence[int]], window_size: int) -> list[tuple[int, int, float]]:
-    """Co-occurrence counts by a plain Python loop (the seed chapter's semantics).
-
-    For each center word, the ``window_size`` words to its left and to its
-    right within the same sentence are its context; a context word ``d``
-    positions away adds ``1/d``.
-
-    Returns:
-        ``(center, context, count)`` triples in order of first occurrence.
-    """
-    _check_window(window_size)
-    counts: defaultdict[tuple[int, int], float] = defaultdict(float)
-    for line in corpus:
-        if len(line) < 2:  # a pair needs two words
-            continue
-        for i in range(len(line)):
-            left = line[max(0, i - window_size):i]
-            right = line[i + 1:min(len(line), i + 1 + window_size)]
-            for distance, word in enumerate(left[::-1]):
-                counts[line[i], word] += 1 / (distance + 1)
-            for distance, word in enumerate(right):
-                counts[line[i], word] += 1 / (distance + 1)
-    return [(center, context, count) for (center, context), count in counts.items()]
-
-
-def flatten_corpus(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """All ids of an encoded corpus in one int64 array, and the sentence each id belongs to.
-
-    Raises ``ValueError`` for an empty corpus or an id outside ``[0, vocab_size)``.
-    """
-    lengths = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
-    if lengths.sum() == 0:
-        raise ValueError("corpus is empty: it must hold at least one sentence with one token")
-    try:
-        ids = np.fromiter(chain.from_iterable(corpus), dtype=np.int64, count=int(lengths.sum()))
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"corpus must hold integer ids ({err}); encode the sentences first, e.g. vocab.encode(sentences)"
-        ) from None
-    low, high = ids.min(), ids.max()
-    if low < 0 or high >= vocab_size:
-        bad = low if low < 0 else high
-        raise ValueError(
-            f"corpus holds id {bad}, outside the vocabulary range [0, {vocab_size}); "
-            "encode the corpus with the same vocabulary whose size you pass as vocab_size"
-        )
-    sentence = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-    return ids, sentence
 
 
 def cooccurrence(
@@ -100,14 +38,12 @@ def cooccurrence(
 
     Returns:
         ``(vocab_size, vocab_size)`` float64 CSR matrix ``X`` with ``X[i, j]``
-        equal to the count of :func:`cooccurrence_reference` for center ``i``
-        and context ``j``.
+        equal to the count of :func:`~d2lmini.seed_style.cooccurrence_reference`
+        for center ``i`` and context ``j``.
     """
-    _check_window(window_size)
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-        raise ValueError(f"vocab_size must be an integer >= 1, got {vocab_size!r}")
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    window_size = _checks.integer("window_size", window_size, 1)
+    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
+    _checks.choice("weighting", weighting, WEIGHTINGS)
     ids, sentence = flatten_corpus(corpus, vocab_size)
     ids = ids.astype(np.int32 if vocab_size < 2**31 else np.int64)  # less memory to touch
     rows, cols, vals = [], [], []
@@ -157,11 +93,12 @@ def ppmi(counts: sp.spmatrix | np.ndarray, alpha: float = 1.0) -> sp.csr_matrix:
     Levy et al. 2015 use 0.75), which lowers the PMI of rare contexts.
     Zero counts stay zero (sparse).
     """
-    if not 0 < alpha <= 1:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    alpha = _checks.real("alpha", alpha, 0.0, 1.0, low_open=True)
     X = sp.csr_matrix(counts, dtype=np.float64)
-    if X.nnz and X.data.min() < 0:
-        raise ValueError("counts must be non-negative")
+    if X.ndim != 2 or X.shape[0] != X.shape[1]:
+        raise ValueError(f"counts must be a square (vocab x vocab) matrix, got shape {X.shape}")
+    if X.nnz and not (np.isfinite(X.data).all() and X.data.min() >= 0):
+        raise ValueError("counts must be finite and non-negative")
     total = X.sum()
     if total == 0:
         raise ValueError("counts are all zero: PPMI is undefined")
@@ -189,13 +126,11 @@ def log_cooccurrence_fourgrams(
     Returns:
         dense ``(vocab_size, vocab_size)`` float64 array.
     """
-    inputs = np.asarray(inputs)
+    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
+    smoothing = _checks.positive("smoothing", smoothing)
+    inputs = _checks.id_array("inputs", inputs, vocab_size).astype(np.int64, copy=False)
     if inputs.ndim != 2 or inputs.shape[1] != 3 or len(inputs) == 0:
         raise ValueError(f"inputs must be a non-empty (N, 3) array of ids, got shape {inputs.shape}")
-    if inputs.min() < 0 or inputs.max() >= vocab_size:
-        raise ValueError(f"inputs hold ids outside the vocabulary range [0, {vocab_size})")
-    if smoothing <= 0:
-        raise ValueError(f"smoothing must be > 0 so that log is finite, got {smoothing!r}")
     first = np.concatenate([inputs[:, 0], inputs[:, 1]])
     second = np.concatenate([inputs[:, 1], inputs[:, 2]])
     if symmetric:

@@ -8,24 +8,29 @@ order, verifying its hash before it is used:
 2. the **cache directory** ``$D2LMINI_CACHE`` (default ``~/.cache/d2lmini``),
 3. the network: the URL, then each mirror, written atomically into the cache.
 
-Archives are extracted into the cache by :func:`extract`; entries whose path
-would escape the target folder are rejected.
+Archives are extracted into the cache by :func:`extract`, which records the
+size and SHA-256 of every extracted file and checks them on every call, so a
+truncated, altered or deleted file is extracted again. Any number of processes
+may fetch and extract the same files at once; what a killed process left
+half-written is cleaned up by the next call. Entries whose path would escape
+the target folder are rejected.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import shutil
-import tempfile
-import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import _checks, _files
+from ._files import sha256sum
 from .vocab import Vocab
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
 
 MIRROR_ENV = "D2LMINI_DATA"
 CACHE_ENV = "D2LMINI_CACHE"
+MANIFEST = ".d2lmini-extracted.json"  # inside an extracted folder: size and sha256 of each file
 
 
 @dataclass(frozen=True)
@@ -107,23 +113,27 @@ def cache_dir() -> Path:
 
 
 def mirror_dir() -> Path | None:
-    """The read-only local mirror ``$D2LMINI_DATA``, or ``None`` when it is not set."""
+    """The read-only local mirror ``$D2LMINI_DATA``, or ``None`` when it is not set.
+
+    Raises:
+        DataError: the variable is set but names no existing folder.
+    """
     value = os.environ.get(MIRROR_ENV)
-    return Path(value).expanduser() if value else None
-
-
-def sha256sum(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{MIRROR_ENV}={value} is not an existing folder: point it at the folder that holds "
+                        f"the data files ({', '.join(sorted(DATA_HUB))}), or unset it to use the cache "
+                        "and the network")
+    return folder
 
 
 def _registered(name: str | RemoteFile) -> RemoteFile:
     if isinstance(name, RemoteFile):
         return name
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a registered file name or a RemoteFile, got {type(name).__name__}")
     if name not in DATA_HUB:
         known = ", ".join(sorted(DATA_HUB))
         raise KeyError(f"unknown data file {name!r}: registered files are {known}")
@@ -140,28 +150,35 @@ def _verify(path: Path, remote: RemoteFile, fix: str) -> Path:
     return path
 
 
+def _download_one(url: str, tmp: Path, remote: RemoteFile, timeout: float) -> None:
+    digest_of = hashlib.sha256()
+    with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        for chunk in iter(lambda: response.read(1 << 16), b""):
+            digest_of.update(chunk)
+            out.write(chunk)
+    if digest_of.hexdigest() != remote.sha256:
+        raise HashMismatchError(f"the download is corrupt: its sha256 is {digest_of.hexdigest()}, "
+                                f"expected {remote.sha256}")
+
+
 def _download(remote: RemoteFile, target: Path, timeout: float) -> None:
-    """Try each URL in turn; write to a temporary file and rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Try each URL in turn; write to a temporary file and rename it into place.
+
+    Any failure of one URL (refused, timed out, cut short, corrupt) moves on to
+    the next. Leftovers of downloads whose process was killed are removed first.
+    """
+    _files.make_folder(target.parent)
+    _files.clean_stale(target.parent, target.name)
     failures = []
     for url in remote.urls:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        tmp = Path(tmp_name)
+        tmp = _files.temp_path(target.parent, target.name)
         try:
-            digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != remote.sha256:
-                raise HashMismatchError(
-                    f"the download from {url} is corrupt: its sha256 is {digest.hexdigest()}, "
-                    f"expected {remote.sha256}"
-                )
+            _download_one(url, tmp, remote, timeout)
+            _files.follow_umask(tmp)
             os.replace(tmp, target)  # atomic: the target is either absent or complete
             return
-        except (OSError, urllib.error.URLError, HashMismatchError) as err:
-            failures.append(f"  {url}: {err}")
+        except Exception as err:  # noqa: BLE001 - any failure of one URL means: try the next
+            failures.append(f"  {url}: {type(err).__name__}: {err}")
         finally:
             tmp.unlink(missing_ok=True)
     raise DownloadError(
@@ -179,10 +196,13 @@ def fetch(name: str | RemoteFile, *, timeout: float = 60.0) -> Path:
 
     Raises:
         KeyError: ``name`` is not registered in :data:`DATA_HUB`.
+        DataError: ``$D2LMINI_DATA`` is set but is not a folder.
         HashMismatchError: a local copy does not hash to the registered value.
         DownloadError: no local copy, and no URL could be downloaded.
+        PermissionError: the cache folder is not writable (the message names it).
     """
     remote = _registered(name)
+    timeout = _checks.positive("timeout", timeout)
     mirror = mirror_dir()
     if mirror is not None and (mirror / remote.name).is_file():
         return _verify(
@@ -209,26 +229,64 @@ def _safe_members(archive: zipfile.ZipFile, root: Path) -> list[zipfile.ZipInfo]
     return archive.infolist()
 
 
+def _extraction_problem(target: Path) -> str | None:
+    """Why ``target`` is not a complete extraction (``None`` when it is)."""
+    if not target.is_dir():
+        return "it does not exist"
+    try:
+        manifest = json.loads((target / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return f"its list of extracted files ({MANIFEST}) is missing or unreadable"
+    return _files.manifest_problem(target, manifest)
+
+
 def extract(name: str | RemoteFile) -> Path:
     """Extract a registered zip archive into the cache and return its folder.
 
-    The archive is unpacked into a temporary folder that is renamed into place
-    once complete, so an interrupted extraction leaves nothing behind.
+    The archive is unpacked into a temporary folder, the size and SHA-256 of
+    every file are recorded in it, and it is renamed into place once complete.
+    Every call checks the recorded sizes and hashes: a truncated, altered or
+    deleted file is reported (a warning) and the archive extracted again.
+    Processes extracting the same archive at once all succeed.
     """
     remote = _registered(name)
     archive_path = fetch(remote)
     target = cache_dir() / Path(remote.name).stem
-    if target.is_dir():
+    problem = _extraction_problem(target)
+    if problem is None:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        with zipfile.ZipFile(archive_path) as archive:
-            archive.extractall(tmp, members=_safe_members(archive, tmp))
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    folder = _files.make_folder(target.parent)
+    with _files.locked(folder / f".{target.name}.lock"):
+        problem = _extraction_problem(target)  # another process may have extracted it meanwhile
+        if problem is None:
+            return target
+        if target.exists():
+            warnings.warn(f"{target} is damaged ({problem}); extracting {archive_path.name} again", stacklevel=2)
+        _files.clean_stale(folder, target.name)
+        tmp = _files.temp_path(folder, target.name, suffix=".tmp")
+        try:
+            tmp.mkdir()
+            with zipfile.ZipFile(archive_path) as archive:
+                archive.extractall(tmp, members=_safe_members(archive, tmp))
+            (tmp / MANIFEST).write_text(json.dumps(_files.manifest_of(tmp, skip=(MANIFEST,))))
+            _files.follow_umask(tmp)
+            _install_folder(tmp, target)
+        finally:
+            _files.remove(tmp)
     return target
+
+
+def _install_folder(tmp: Path, target: Path) -> None:
+    """Rename the complete folder ``tmp`` to ``target``, replacing a damaged ``target``."""
+    if target.exists():
+        trash = _files.temp_path(target.parent, target.name, suffix=".old")
+        os.replace(target, trash)
+        _files.remove(trash)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        if _extraction_problem(target) is not None:  # not a complete copy from a racing process
+            raise
 
 
 PTB_SPLITS = ("train", "valid", "test")
@@ -239,8 +297,7 @@ def read_ptb(split: str = "train") -> list[list[str]]:
 
     Train: 42,068 sentences, 887,521 tokens.
     """
-    if split not in PTB_SPLITS:
-        raise ValueError(f"split must be one of {PTB_SPLITS}, got {split!r}")
+    _checks.choice("split", split, PTB_SPLITS)
     path = extract("ptb.zip") / "ptb" / f"ptb.{split}.txt"
     with open(path, encoding="utf-8") as f:
         return [tokens for tokens in (line.split() for line in f) if tokens]
@@ -272,9 +329,10 @@ def load_fourgrams(seed: int = 0, valid_fraction: float = 0.1, test_fraction: fl
     vocabulary of the corpus's 250 words (ordered by frequency, no ``<unk>``).
     Inputs are ``(N, 3)`` int64 arrays, targets ``(N,)``.
     """
+    seed = _checks.integer("seed", seed, 0)
     for arg, value in (("valid_fraction", valid_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= value < 0.5:
-            raise ValueError(f"{arg} must be in [0, 0.5), got {value!r}")
+        if _checks.real(arg, value, 0.0, 0.5) == 0.5:
+            raise ValueError(f"{arg} must be a number in [0, 0.5), got {value!r}")
     sentences = read_sentences()
     vocab = Vocab(sentences, unk_token=None)
     ids = np.fromiter((vocab.token_to_idx[t] for s in sentences for t in s), dtype=np.int64)

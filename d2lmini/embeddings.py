@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+
+from . import _checks
 
 __all__ = ["Embeddings"]
 
@@ -28,12 +29,15 @@ class Embeddings:
     """
 
     def __init__(self, words: Sequence[str], vectors) -> None:
-        if hasattr(vectors, "detach"):
-            vectors = vectors.detach().cpu().numpy()
-        vectors = np.asarray(vectors, dtype=np.float32)
+        if isinstance(words, str):
+            raise TypeError(f"words must be a list of words, got the string {words[:40]!r}")
         words = list(words)
-        if vectors.ndim != 2 or vectors.shape[0] != len(words):
-            raise ValueError(f"vectors must have shape ({len(words)}, dim), got {vectors.shape}")
+        if not all(isinstance(w, str) for w in words):
+            bad = next(w for w in words if not isinstance(w, str))
+            raise TypeError(f"every word must be a string, got {bad!r} of type {type(bad).__name__}")
+        vectors = _checks.finite_matrix("vectors", vectors)
+        if vectors.shape[0] != len(words):
+            raise ValueError(f"vectors must have one row per word: {len(words)} words, got shape {vectors.shape}")
         if len(set(words)) != len(words):
             raise ValueError("words must be unique")
         self.words = words
@@ -43,10 +47,13 @@ class Embeddings:
         self._unit = vectors / np.maximum(norms, 1e-12)
 
     @classmethod
-    def from_vocab(cls, vocab, vectors, drop_unk: bool = True) -> "Embeddings":
+    def from_vocab(cls, vocab, vectors, drop_unk: bool = True) -> Embeddings:
         """Embeddings for the tokens of a :class:`~d2lmini.Vocab`; ``<unk>`` is left out by default."""
         words = list(vocab.idx_to_token)
-        vectors = vectors.detach().cpu().numpy() if hasattr(vectors, "detach") else np.asarray(vectors)
+        vectors = _checks.finite_matrix("vectors", vectors)
+        if len(vectors) != len(words):
+            raise ValueError(f"vectors has {len(vectors)} rows but the vocabulary has {len(words)} tokens: "
+                             "pass the vocabulary the model was trained with")
         if drop_unk and vocab.unk_token is not None:
             keep = [i for i, w in enumerate(words) if w != vocab.unk_token]
             return cls([words[i] for i in keep], vectors[keep])
@@ -90,15 +97,16 @@ class Embeddings:
         if metric != "euclidean":
             raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
         row = self.index(word)
-        self._check_topn(topn)
+        topn = self._check_topn(topn)
         distances = np.linalg.norm(self.vectors - self.vectors[row], axis=1)
         distances[row] = np.inf
         best = np.argsort(distances, kind="stable")[:topn]
         return [(self.words[i], float(distances[i])) for i in best]
 
-    def _check_topn(self, topn: int) -> None:
-        if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or not 1 <= topn <= len(self) - 1:
-            raise ValueError(f"topn must be an integer in [1, {len(self) - 1}], got {topn!r}")
+    def _check_topn(self, topn: int) -> int:
+        if len(self) < 2:
+            raise ValueError("neighbour queries need at least two words in the embeddings")
+        return _checks.integer("topn", topn, 1, len(self) - 1)
 
     def most_similar(
         self, positive: str | Iterable[str], negative: Iterable[str] = (), topn: int = 10
@@ -114,7 +122,7 @@ class Embeddings:
         if not positive and not negative:
             raise ValueError("most_similar needs at least one positive or negative word")
         rows = [self.index(w) for w in positive + negative]
-        self._check_topn(topn)
+        topn = self._check_topn(topn)
         signs = np.array([1.0] * len(positive) + [-1.0] * len(negative), dtype=np.float32)
         query = (signs[:, None] * self._unit[rows]).mean(axis=0)
         query /= max(np.linalg.norm(query), 1e-12)
@@ -134,7 +142,7 @@ class Embeddings:
         if not positive:
             raise ValueError("most_similar_cosmul needs at least one positive word")
         rows = [self.index(w) for w in positive + negative]
-        self._check_topn(topn)
+        topn = self._check_topn(topn)
         shifted = lambda word: (1.0 + self._unit @ self._unit[self.index(word)]) / 2  # noqa: E731
         scores = np.prod([shifted(w) for w in positive], axis=0)
         scores = scores / (np.prod([shifted(w) for w in negative], axis=0) + 1e-6)
@@ -152,102 +160,19 @@ class Embeddings:
         mean = unit.mean(axis=0)
         return words[int(np.argmin(unit @ (mean / max(np.linalg.norm(mean), 1e-12))))]
 
-    def _lookup_table(self, case_insensitive: bool, restrict_vocab: int) -> dict[str, int]:
-        # As gensim: among the first restrict_vocab words, the most frequent (first) spelling wins.
-        keys = self.words[:restrict_vocab]
-        if case_insensitive:
-            return {w.upper(): i for i, w in reversed(list(enumerate(keys)))}
-        return {w: i for i, w in enumerate(keys)}
+    def evaluate_word_pairs(self, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
+                            restrict_vocab: int = 300000):
+        """gensim's ``evaluate_word_pairs``: see :func:`d2lmini.evaluation.evaluate_word_pairs`."""
+        from .evaluation import evaluate_word_pairs
 
-    def evaluate_word_pairs(
-        self, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
-        restrict_vocab: int = 300000,
-    ):
-        """Correlation of cosine similarities with human judgements, as gensim computes it.
+        return evaluate_word_pairs(self, path, delimiter, case_insensitive, restrict_vocab)
 
-        Reads lines ``word1<delimiter>word2<delimiter>score`` (``#`` comments
-        skipped). Pairs with a word outside the vocabulary are left out.
+    def evaluate_word_analogies(self, path: str | os.PathLike, case_insensitive: bool = True,
+                                restrict_vocab: int = 300000, batch_size: int = 1024) -> tuple[float, list[dict]]:
+        """gensim's ``evaluate_word_analogies``: see :func:`d2lmini.evaluation.evaluate_word_analogies`."""
+        from .evaluation import evaluate_word_analogies
 
-        Returns:
-            ``(pearson, spearman, oov_ratio)``: scipy's Pearson and Spearman
-            results (``.statistic``, ``.pvalue``) on the pairs in vocabulary,
-            and the percentage of pairs left out.
-        """
-        table = self._lookup_table(case_insensitive, restrict_vocab)
-        gold, model, oov = [], [], 0
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("#") or not line.strip():
-                    continue
-                try:
-                    a, b, score = line.rstrip("\n").split(delimiter)
-                    score = float(score)
-                except ValueError:
-                    continue
-                if case_insensitive:
-                    a, b = a.upper(), b.upper()
-                if a not in table or b not in table:
-                    oov += 1
-                    continue
-                gold.append(score)
-                model.append(float(self._unit[table[a]] @ self._unit[table[b]]))
-        if len(gold) < 3:
-            raise ValueError(f"only {len(gold)} pairs of {path} are in the vocabulary: too few to correlate")
-        return stats.pearsonr(gold, model), stats.spearmanr(gold, model), 100.0 * oov / (len(gold) + oov)
-
-    def evaluate_word_analogies(
-        self, path: str | os.PathLike, case_insensitive: bool = True, restrict_vocab: int = 300000,
-        batch_size: int = 1024,
-    ) -> tuple[float, list[dict]]:
-        """Accuracy on analogy questions ``a b c d`` ("a is to b as c is to d"), as gensim computes it.
-
-        The answer is the word nearest (3CosAdd) to ``b - a + c``, the three
-        question words excluded; questions with a word outside the vocabulary
-        are skipped and counted. Questions are answered in batches (one
-        matrix product each), not one by one.
-
-        Returns:
-            ``(accuracy, sections)``: accuracy over the questions answered, and
-            one dict per section of the file (``section``, ``correct``,
-            ``incorrect``: lists of question tuples, ``oov``: number skipped),
-            then a last one, ``"Total accuracy"``, over all sections.
-        """
-        table = self._lookup_table(case_insensitive, restrict_vocab)
-        norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)  # noqa: E731
-        sections: list[dict] = []
-        questions: list[tuple[int, tuple[str, ...]]] = []  # (section number, question)
-        with open(path, encoding="utf-8") as f:
-            for line_no, line in enumerate(f):
-                if line.startswith(": "):
-                    sections.append({"section": line[2:].strip(), "correct": [], "incorrect": [], "oov": 0})
-                    continue
-                if not sections:
-                    raise ValueError(f"{path}: missing section header before line {line_no + 1}")
-                words = [norm(w) for w in line.split()]
-                if len(words) != 4:
-                    continue
-                if any(w not in table for w in words):
-                    sections[-1]["oov"] += 1
-                    continue
-                questions.append((len(sections) - 1, tuple(words)))
-        keys = np.array([norm(w) for w in self.words[:restrict_vocab]], dtype=object)
-        unit = self._unit[:restrict_vocab]
-        for start in range(0, len(questions), batch_size):
-            chunk = questions[start:start + batch_size]
-            ids = np.array([[table[w] for w in q] for _, q in chunk])
-            query = unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
-            scores = query @ unit.T
-            scores[np.arange(len(chunk))[:, None], ids[:, :3]] = -np.inf
-            for (section, question), best in zip(chunk, np.argmax(scores, axis=1)):
-                outcome = "correct" if keys[best] == question[3] else "incorrect"
-                sections[section][outcome].append(question)
-        total = {"section": "Total accuracy",
-                 "correct": [q for s in sections for q in s["correct"]],
-                 "incorrect": [q for s in sections for q in s["incorrect"]],
-                 "oov": sum(s["oov"] for s in sections)}
-        sections.append(total)
-        answered = len(total["correct"]) + len(total["incorrect"])
-        return (len(total["correct"]) / answered if answered else 0.0), sections
+        return evaluate_word_analogies(self, path, case_insensitive, restrict_vocab, batch_size)
 
     def save_word2vec_format(self, path: str | os.PathLike) -> None:
         """Write the word2vec text format (a ``count dim`` header, then ``word v1 v2 ...``).
@@ -269,7 +194,7 @@ class Embeddings:
             Path(tmp).unlink(missing_ok=True)
 
     @classmethod
-    def load_word2vec_format(cls, path: str | os.PathLike) -> "Embeddings":
+    def load_word2vec_format(cls, path: str | os.PathLike) -> Embeddings:
         """Read a file written by :meth:`save_word2vec_format` (or gensim, in text mode)."""
         with open(path, encoding="utf-8") as f:
             header = f.readline().split()
@@ -280,7 +205,8 @@ class Embeddings:
             for line_no, line in enumerate(f, start=2):
                 parts = line.rstrip("\n").rstrip(" ").split(" ")
                 if len(parts) != dim + 1:
-                    raise ValueError(f"{path}, line {line_no}: expected a word and {dim} numbers, got {len(parts)} fields")
+                    raise ValueError(f"{path}, line {line_no}: expected a word and {dim} numbers, "
+                                     f"got {len(parts)} fields")
                 words.append(parts[0])
                 rows.append(np.array(parts[1:], dtype=np.float32))
         if len(words) != count:
@@ -288,10 +214,10 @@ class Embeddings:
         return cls(words, np.vstack(rows) if rows else np.zeros((0, dim), dtype=np.float32))
 
     @classmethod
-    def from_model(cls, model, vocab, drop_unk: bool = True) -> "Embeddings":
+    def from_model(cls, model, vocab, drop_unk: bool = True) -> Embeddings:
         """The word vectors of a trained ``GloVe`` (``v + u``), ``SkipGram`` (center vectors)
         or ``NGramLM`` (its embedding table), with the words of ``vocab``."""
-        if not hasattr(model, "word_vectors"):
+        if not callable(getattr(model, "word_vectors", None)):
             raise TypeError(f"{type(model).__name__} has no word_vectors(): expected GloVe, SkipGram or NGramLM")
         return cls.from_vocab(vocab, model.word_vectors(), drop_unk=drop_unk)
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import _checks
+
 __all__ = ["numerical_gradient", "relative_error", "check_gradient"]
 
 
@@ -43,8 +45,8 @@ def check_gradient(
 
     Returns the worst relative error of each parameter.
     """
-    if num_checks < 1:
-        raise ValueError(f"num_checks must be >= 1, got {num_checks!r}")
+    num_checks = _checks.integer("num_checks", num_checks, 1)
+    eps = _checks.positive("eps", eps)
     rng = np.random.default_rng(seed)
     worst = {}
     for name, array in params.items():

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import torch
 
+from . import _checks
 from .datasets import FourGrams
 from .vocab import Vocab
 
@@ -21,8 +22,7 @@ def _ids(vocab: Vocab, words: tuple[str, ...]) -> list[int]:
 def predict_next_word(model: torch.nn.Module, vocab: Vocab, w1: str, w2: str, w3: str,
                       k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` most probable next words after ``w1 w2 w3``, with their probabilities, most probable first."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(vocab):
-        raise ValueError(f"k must be an integer in [1, {len(vocab)}], got {k!r}")
+    k = _checks.integer("k", k, 1, len(vocab))
     ids = torch.tensor([_ids(vocab, (w1, w2, w3))])
     device = next(model.parameters()).device
     was_training = model.training
@@ -39,9 +39,8 @@ def find_occurrences(data: FourGrams, w1: str, w2: str, w3: str, split: str = "t
     Returns ``(word, count)`` pairs, most frequent first; an empty list means
     the trigram never occurred there.
     """
+    _checks.choice("split", split, ("train", "valid", "test", "all"))
     splits = ("train", "valid", "test") if split == "all" else (split,)
-    if any(s not in ("train", "valid", "test") for s in splits):
-        raise ValueError(f"split must be 'train', 'valid', 'test' or 'all', got {split!r}")
     query = np.array(_ids(data.vocab, (w1, w2, w3)))
     followers: Counter = Counter()
     for s in splits:

@@ -6,12 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
+
 __all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM"]
 
 
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+def _sizes(**sizes) -> list[int]:
+    return [_checks.integer(name, value, 1) for name, value in sizes.items()]
 
 
 def glove_weight(x: torch.Tensor, x_max: float = 100.0, alpha: float = 0.75) -> torch.Tensor:
@@ -20,8 +21,7 @@ def glove_weight(x: torch.Tensor, x_max: float = 100.0, alpha: float = 0.75) -> 
     Rare pairs (small ``x``) get little weight, and no pair gets more than 1,
     so that very frequent pairs do not dominate the loss.
     """
-    _check_positive("x_max", x_max)
-    _check_positive("alpha", alpha)
+    x_max, alpha = _checks.positive("x_max", x_max), _checks.positive("alpha", alpha)
     return torch.clamp((x / x_max) ** alpha, max=1.0)
 
 
@@ -39,12 +39,8 @@ class GloVe(nn.Module):
 
     def __init__(self, vocab_size: int, embed_size: int, x_max: float = 100.0, alpha: float = 0.75) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        _check_positive("x_max", x_max)
-        _check_positive("alpha", alpha)
-        self.x_max, self.alpha = float(x_max), float(alpha)
+        vocab_size, embed_size = _sizes(vocab_size=vocab_size, embed_size=embed_size)
+        self.x_max, self.alpha = _checks.positive("x_max", x_max), _checks.positive("alpha", alpha)
         self.center = nn.Embedding(vocab_size, embed_size)
         self.context = nn.Embedding(vocab_size, embed_size)
         self.center_bias = nn.Embedding(vocab_size, 1)
@@ -69,6 +65,10 @@ class GloVe(nn.Module):
         error = (v * u).sum(-1) + b + c - torch.log(count)
         return glove_weight(count, self.x_max, self.alpha) * error**2
 
+    @property
+    def vocab_size(self) -> int:
+        return self.center.num_embeddings
+
     def word_vectors(self) -> torch.Tensor:
         """``v + u``, shape ``(vocab_size, embed_size)``: the two sets are symmetric roles, so their sum is used."""
         return (self.center.weight + self.context.weight).detach()
@@ -86,9 +86,7 @@ class SkipGram(nn.Module):
 
     def __init__(self, vocab_size: int, embed_size: int) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        vocab_size, embed_size = _sizes(vocab_size=vocab_size, embed_size=embed_size)
         self.center = nn.Embedding(vocab_size, embed_size)
         self.context = nn.Embedding(vocab_size, embed_size)
         for table in (self.center, self.context):
@@ -103,6 +101,10 @@ class SkipGram(nn.Module):
         # (embed x max_len) matrices is the same number, but many tiny matrix
         # products are slower than one elementwise pass (measured: 1.4x per step).
         return (u * v).sum(-1).unsqueeze(1)  # (batch, 1, max_len)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.center.num_embeddings
 
     def word_vectors(self) -> torch.Tensor:
         """The center embeddings, used as word vectors (as in d2l and word2vec)."""
@@ -143,14 +145,14 @@ class NGramLM(nn.Module):
     def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 128, context_len: int = 3,
                  activation: str = "sigmoid", dropout: float = 0.0, init_std: float | None = 0.01) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size),
-                            ("hidden_size", hidden_size), ("context_len", context_len)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}, got {activation!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        vocab_size, embed_size, hidden_size, context_len = _sizes(
+            vocab_size=vocab_size, embed_size=embed_size, hidden_size=hidden_size, context_len=context_len)
+        _checks.choice("activation", activation, _ACTIVATIONS)
+        dropout = _checks.real("dropout", dropout, 0.0, 1.0)
+        if dropout == 1.0:
+            raise ValueError("dropout must be a number in [0, 1), got 1 (every hidden unit would be dropped)")
+        if init_std is not None:
+            init_std = _checks.positive("init_std", init_std)
         self.context_len = context_len
         self.word_embedding = nn.Embedding(vocab_size, embed_size)
         self.embed_to_hid = nn.Linear(context_len * embed_size, hidden_size)
@@ -168,5 +170,10 @@ class NGramLM(nn.Module):
         hidden = self.dropout(self.activation(self.embed_to_hid(embedded)))
         return self.hid_to_output(hidden)
 
+    @property
+    def vocab_size(self) -> int:
+        return self.hid_to_output.out_features
+
     def word_vectors(self) -> torch.Tensor:
+        """The embedding table, shape ``(vocab_size, embed_size)``."""
         return self.word_embedding.weight.detach()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _checks
+
 __all__ = ["init_glove", "glove_loss", "glove_grad", "train_glove_full_batch"]
 
 
@@ -22,8 +24,9 @@ def _residual(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> np.ndarray:
 
 def init_glove(vocab_size: int, embed_dim: int, seed: int = 0, scale: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """``W`` of shape ``(vocab_size, embed_dim)`` and ``b`` of shape ``(vocab_size, 1)``, normal with std ``scale``."""
-    if embed_dim < 1 or vocab_size < 1:
-        raise ValueError(f"vocab_size and embed_dim must be >= 1, got {vocab_size}, {embed_dim}")
+    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
+    embed_dim = _checks.integer("embed_dim", embed_dim, 1)
+    scale = _checks.positive("scale", scale)
     rng = np.random.default_rng(seed)
     return scale * rng.standard_normal((vocab_size, embed_dim)), scale * rng.standard_normal((vocab_size, 1))
 
@@ -58,11 +61,8 @@ def train_glove_full_batch(
     The default learning rate is the assignment's ``0.2 / V``. Returns the
     train (and valid) loss after every epoch.
     """
-    if num_epochs < 1:
-        raise ValueError(f"num_epochs must be >= 1, got {num_epochs!r}")
-    lr = 0.2 / len(W) if lr is None else lr
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    num_epochs = _checks.integer("num_epochs", num_epochs, 1)
+    lr = 0.2 / len(W) if lr is None else _checks.positive("lr", lr)
     history: dict[str, list[float]] = {"train": [], "valid": []}
     for _ in range(num_epochs):
         grad_W, grad_b = glove_grad(W, b, train_log_cooc)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import _checks
 from .gradcheck import check_gradient
 
 __all__ = [
@@ -63,8 +64,8 @@ def init_params(vocab_size: int = 250, embedding_dim: int = 16, num_hid: int = 1
     """Weights normal with std ``init_std``, biases zero, as in the assignment; float64."""
     for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_hid", num_hid),
                         ("context_len", context_len)):
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value!r}")
+        _checks.integer(name, value, 1)
+    init_std = _checks.positive("init_std", init_std)
     rng = np.random.default_rng(seed)
     return Params(
         word_embedding_weights=init_std * rng.standard_normal((vocab_size, embedding_dim)),
@@ -83,13 +84,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _check_inputs(params: Params, inputs: np.ndarray) -> np.ndarray:
-    inputs = np.asarray(inputs)
     context_len = params.embed_to_hid_weights.shape[1] // params.word_embedding_weights.shape[1]
+    inputs = _checks.id_array("inputs", inputs, len(params.word_embedding_weights))
     if inputs.ndim != 2 or inputs.shape[1] != context_len:
         raise ValueError(f"inputs must have shape (batch, {context_len}), got {inputs.shape}")
-    vocab_size = len(params.word_embedding_weights)
-    if inputs.size and (inputs.min() < 0 or inputs.max() >= vocab_size):
-        raise ValueError(f"inputs hold ids outside [0, {vocab_size})")
     return inputs
 
 

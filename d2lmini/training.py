@@ -1,9 +1,17 @@
-"""Training loops: device choice, history, throughput, progress reporting.
+"""Training loops: one skeleton (device, timing, history, progress, divergence guard) and three steps.
 
-Loops report progress through an optional ``callback(progress, metrics)``
-(``progress`` in epochs, e.g. 2.5; ``metrics`` a dict of floats), so that a
-chapter can draw a live curve (:class:`d2lmini.plotting.LiveCurve`) while this
-module stays free of plotting.
+:func:`fit` runs the epochs of any model: it moves each batch's work to the
+device, times every epoch (synchronising accelerators), accumulates the loss,
+reports progress through an optional ``callback(progress, metrics)``
+(``progress`` in epochs, e.g. 2.5; ``metrics`` a dict of floats, so that a
+chapter can draw a live curve with :class:`d2lmini.plotting.LiveCurve` while
+this module stays free of plotting), and stops with :class:`DivergedError`
+naming the epoch and step when the loss stops being finite.
+
+:func:`train_glove`, :func:`train_skipgram` and :func:`train_lm` only say
+what one step is. Every loop returns a :class:`History` with one row per
+epoch. Nothing here changes process-wide settings:
+:func:`reuse_freed_memory` is an explicit opt-in.
 """
 
 from __future__ import annotations
@@ -17,11 +25,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 
+from . import _checks
 from .models import sigmoid_bce_loss
 
-__all__ = ["default_device", "reuse_freed_memory", "make_adam", "History", "train_glove", "train_skipgram",
-           "evaluate_lm", "train_lm"]
+__all__ = ["default_device", "reuse_freed_memory", "make_adam", "History", "DivergedError", "fit",
+           "train_glove", "train_skipgram", "evaluate_lm", "train_lm"]
 
 Callback = Callable[[float, dict[str, float]], None]
 
@@ -35,19 +45,30 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def _device(device) -> torch.device:
+    if device is None:
+        return default_device()
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'mps' or a torch.device, got {device!r} ({err})") from None
+
+
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def reuse_freed_memory(threshold_bytes: int = 1 << 30) -> bool:
-    """Let glibc keep and reuse large freed blocks instead of returning them to the OS.
+    """Opt in: let glibc keep and reuse large freed blocks instead of returning them to the OS.
 
     By default glibc serves every allocation above 32 MiB with a fresh ``mmap``
     and unmaps it on free, so a training step that creates tensors of tens of
     megabytes page-faults through all of them again at every batch. Raising the
     mmap and trim thresholds makes later batches reuse the memory of earlier
-    ones (measured here: 15-40% faster GloVe epochs at batch 65,536). Does
-    nothing, and returns ``False``, on systems without glibc.
+    ones (measured here: 15-40% faster GloVe epochs at batch 65,536). This
+    changes a setting of the whole process, so no training loop calls it: call
+    it yourself. Does nothing, and returns ``False``, on systems without glibc.
     """
+    threshold_bytes = _checks.integer("threshold_bytes", threshold_bytes, 1, 2**31 - 1)
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -59,17 +80,25 @@ def reuse_freed_memory(threshold_bytes: int = 1 << 30) -> bool:
 
 @dataclass
 class History:
-    """What a training run measured: one row of metrics per epoch, plus totals."""
+    """What a training run measured.
+
+    ``epochs`` has one row per epoch (completed or, when training stopped
+    early, begun): ``epoch``, ``loss`` (mean over that epoch's examples),
+    ``seconds``, ``examples`` and whatever the loop adds (e.g. ``centers``).
+    ``checks`` has one row per validation check (:func:`train_lm` only).
+    Totals run over all epochs.
+    """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
+    checks: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     examples: int = 0
-    loss_sum: float = 0.0  # summed over every example of every epoch
+    loss_sum: float = 0.0  # summed over every loss term of every epoch
     loss_count: int = 0
 
     @property
     def mean_loss(self) -> float:
-        """Mean loss over all examples of all epochs (what d2l prints as 'loss')."""
+        """Mean loss over all epochs, each loss term weighted alike (what d2l prints as 'loss')."""
         return self.loss_sum / self.loss_count if self.loss_count else float("nan")
 
     @property
@@ -81,11 +110,21 @@ class History:
         return [row[key] for row in self.epochs]
 
 
-def _check_training_args(num_epochs: int, lr: float) -> None:
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
-    if not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+class DivergedError(FloatingPointError):
+    """The training loss became NaN or infinite, or exploded (see :data:`EXPLODED`)."""
+
+
+EXPLODED = 1000.0  # a step loss this many times the first step's means the run diverged
+
+
+@dataclass
+class StepResult:
+    """What one training step returns to :func:`fit`."""
+
+    loss_sum: torch.Tensor  # the step's loss terms summed (a 0-d tensor, not yet synchronised)
+    loss_count: int  # how many loss terms (the unit of History.loss)
+    examples: int  # how many examples, for the throughput
+    extra: dict[str, int] = field(default_factory=dict)  # other per-epoch counts (summed)
 
 
 def _sync(device: torch.device) -> None:
@@ -93,6 +132,121 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+def fit(
+    step: Callable[[object], StepResult],
+    batches: Callable[[int], Iterable],
+    num_epochs: int,
+    device: torch.device,
+    lr: float,
+    callback: Callback | None = None,
+    updates_per_epoch_reported: int = 10,
+    after_step: Callable[[int, float], bool] | None = None,
+) -> History:
+    """The loop skeleton every trainer shares.
+
+    Args:
+        step: does one optimisation step on a batch and returns a :class:`StepResult`.
+        batches: ``batches(epoch)`` returns the iterable of that epoch's batches.
+        num_epochs: how many epochs.
+        device: where the work runs (timing synchronises it).
+        lr: the learning rate, named in the error when the loss diverges.
+        callback: called with ``(progress, {"loss": mean so far this epoch})``
+            ``updates_per_epoch_reported`` times per epoch.
+        after_step: ``after_step(global_step, progress) -> stop``, e.g. validation.
+
+    Raises:
+        DivergedError: the loss became non-finite; names the epoch and the step.
+    """
+    history = History()
+    # Divergence is tracked on the device, without a synchronisation per step: the first step
+    # whose loss is NaN, infinite, or more than EXPLODED times the first step's loss.
+    bad_step = torch.full((), -1, dtype=torch.long, device=device)
+    global_step = torch.zeros((), dtype=torch.long, device=device)
+    first_loss: torch.Tensor | None = None
+
+    def check_finite(epoch: int, num_batches: int) -> None:
+        first = int(bad_step.item())
+        if first >= 0:
+            raise DivergedError(
+                f"the training loss became NaN or infinite at epoch {epoch + 1}, step {first + 1} "
+                f"(or grew over {EXPLODED:g} times its first value; steps count from the start of training, "
+                f"{num_batches} per epoch) with lr={lr:g}: training diverged. "
+                f"Retrain with a smaller learning rate, e.g. lr={lr / 10:g}."
+            )
+
+    stop, steps_done = False, 0
+    for epoch in range(num_epochs):
+        epoch_batches = batches(epoch)
+        num_batches = len(epoch_batches) if hasattr(epoch_batches, "__len__") else 0
+        report_every = max(1, num_batches // max(1, updates_per_epoch_reported)) if num_batches else 0
+        _sync(device)
+        start = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        count = examples = 0
+        extra: dict[str, int] = {}
+        for i, batch in enumerate(epoch_batches):
+            result = step(batch)
+            loss = result.loss_sum.detach()
+            mean = loss / max(result.loss_count, 1)
+            if first_loss is None:
+                first_loss = mean.abs().clone()
+            healthy = torch.isfinite(mean) & (mean.abs() <= EXPLODED * first_loss + 1e-12)
+            bad_step = torch.where(healthy | (bad_step >= 0), bad_step, global_step)
+            global_step += 1
+            loss_sum += loss
+            count += result.loss_count
+            examples += result.examples
+            for key, value in result.extra.items():
+                extra[key] = extra.get(key, 0) + value
+            steps_done += 1
+            progress = epoch + (i + 1) / num_batches if num_batches else float(epoch + 1)
+            if report_every and ((i + 1) % report_every == 0 or i + 1 == num_batches):
+                check_finite(epoch, num_batches)
+                if callback is not None:
+                    callback(progress, {"loss": loss_sum.item() / max(count, 1)})
+            if after_step is not None and after_step(steps_done, progress):
+                stop = True
+                break
+        _sync(device)
+        seconds = time.perf_counter() - start
+        check_finite(epoch, num_batches)
+        if count == 0:
+            raise ValueError(f"epoch {epoch + 1} had no batches: the data holds no training examples")
+        epoch_loss = loss_sum.item()
+        history.seconds += seconds
+        history.examples += examples
+        history.loss_sum += epoch_loss
+        history.loss_count += count
+        history.epochs.append({"epoch": epoch + 1, "loss": epoch_loss / count, "seconds": seconds,
+                               "examples": examples, **extra})
+        if callback is not None and not report_every:
+            callback(float(epoch + 1), {"loss": epoch_loss / count})
+        if stop:
+            break
+    return history
+
+
+def _check_training_args(num_epochs, lr) -> tuple[int, float]:
+    return _checks.integer("num_epochs", num_epochs, 1), _checks.positive("lr", lr)
+
+
+def _check_model_vocab(model: torch.nn.Module, vocab_size: int | None) -> None:
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    size = getattr(model, "vocab_size", None)
+    if vocab_size is not None and size is not None and size != vocab_size:
+        raise ValueError(f"the model has {size} words but the data's vocabulary has {vocab_size}: "
+                         "build the model with len(vocab) of the vocabulary that encoded the data")
+
+
+def _vocab_of(data_iter) -> int | None:
+    for owner in (data_iter, getattr(data_iter, "dataset", None)):
+        vocab = getattr(owner, "vocab", None)
+        if vocab is not None:
+            return len(vocab)
+    return None
 
 
 def make_adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
@@ -126,38 +280,24 @@ def train_glove(
     MXNet, makes the first step of every parameter ``lr`` in size whatever the
     scale of the loss; the GloVe reference code starts at 1).
 
-    Returns a :class:`History` with the mean loss of each epoch.
+    Returns a :class:`History`; an epoch's ``loss`` is the mean over its pairs.
     """
-    _check_training_args(num_epochs, lr)
-    device = torch.device(device) if device is not None else default_device()
-    if device.type == "cpu":
-        reuse_freed_memory()
+    num_epochs, lr = _check_training_args(num_epochs, lr)
+    initial_accumulator = _checks.real("initial_accumulator", initial_accumulator, 0.0)
+    _check_model_vocab(model, _vocab_of(data_iter))
+    device = _device(device)
     model.to(device)
     optimizer = torch.optim.Adagrad(model.parameters(), lr=lr, initial_accumulator_value=initial_accumulator)
-    history = History()
-    num_batches = len(data_iter)
-    report_every = max(1, num_batches // updates_per_epoch_reported)
-    for epoch in range(num_epochs):
-        _sync(device)
-        start = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        seen = 0
-        for i, (center, context, count) in enumerate(data_iter):
-            center, context, count = center.to(device), context.to(device), count.to(device)
-            loss = model(center, context, count)
-            optimizer.zero_grad(set_to_none=True)
-            loss.mean().backward()
-            optimizer.step()
-            loss_sum += loss.detach().sum()
-            seen += len(count)
-            if callback is not None and ((i + 1) % report_every == 0 or i + 1 == num_batches):
-                callback(epoch + (i + 1) / num_batches, {"loss": loss_sum.item() / seen})
-        _sync(device)
-        seconds = time.perf_counter() - start
-        history.seconds += seconds
-        history.examples += seen
-        history.epochs.append({"epoch": epoch + 1, "loss": loss_sum.item() / seen, "seconds": seconds})
-    return history
+
+    def step(batch) -> StepResult:
+        center, context, count = (t.to(device) for t in batch)
+        loss = model(center, context, count)
+        optimizer.zero_grad(set_to_none=True)
+        loss.mean().backward()
+        optimizer.step()
+        return StepResult(loss.detach().sum(), len(count), len(count))
+
+    return fit(step, lambda epoch: data_iter, num_epochs, device, lr, callback, updates_per_epoch_reported)
 
 
 def train_skipgram(
@@ -169,7 +309,7 @@ def train_skipgram(
     callback: Callback | None = None,
     updates_per_epoch_reported: int = 10,
 ) -> History:
-    """Train a :class:`~d2lmini.models.SkipGram` with Adam on batches of :class:`~d2lmini.sampling.SkipGramBatch`.
+    """Train a :class:`~d2lmini.models.SkipGram` with Adam on :class:`~d2lmini.skipgram_data.SkipGramBatch` es.
 
     The loss of a center is the mean binary cross-entropy over its context and
     noise words (d2l's normalised loss); each pair row carries the weight
@@ -178,65 +318,50 @@ def train_skipgram(
     :attr:`History.mean_loss` is the mean over the centers of all epochs.
     Throughput counts (center, context) pairs over the time of all epochs.
     """
-    _check_training_args(num_epochs, lr)
-    device = torch.device(device) if device is not None else default_device()
-    if device.type == "cpu":
-        reuse_freed_memory()
+    num_epochs, lr = _check_training_args(num_epochs, lr)
+    _check_model_vocab(model, _vocab_of(data_iter))
+    device = _device(device)
     model.to(device)
     optimizer = make_adam(model.parameters(), lr, device)
-    history = History()
-    for epoch in range(num_epochs):
-        num_batches = len(data_iter)
-        report_every = max(1, num_batches // updates_per_epoch_reported)
-        _sync(device)
-        start = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        centers = pairs = 0
-        for i, batch in enumerate(data_iter):
-            center = batch.centers.to(device, non_blocking=True)
-            contexts_negatives = batch.contexts_negatives.to(device, non_blocking=True)
-            labels = batch.labels.to(device, non_blocking=True)
-            weights = batch.weights.to(device, non_blocking=True)
-            scores = model(center, contexts_negatives).squeeze(1)
-            summed = (sigmoid_bce_loss(scores, labels) * weights).sum()  # sum of per-center losses
-            optimizer.zero_grad(set_to_none=True)
-            (summed / batch.num_centers).backward()
-            optimizer.step()
-            loss_sum += summed.detach()
-            centers += batch.num_centers
-            pairs += len(weights)
-            if callback is not None and ((i + 1) % report_every == 0 or i + 1 == num_batches):
-                callback(epoch + (i + 1) / num_batches, {"loss": loss_sum.item() / centers})
-        _sync(device)
-        seconds = time.perf_counter() - start
-        epoch_loss = loss_sum.item()
-        history.seconds += seconds
-        history.examples += pairs
-        history.loss_sum += epoch_loss
-        history.loss_count += centers
-        history.epochs.append({"epoch": epoch + 1, "loss": epoch_loss / centers, "seconds": seconds,
-                               "centers": centers, "pairs": pairs})
-    return history
+
+    def step(batch) -> StepResult:
+        center = batch.centers.to(device, non_blocking=True)
+        contexts_negatives = batch.contexts_negatives.to(device, non_blocking=True)
+        labels = batch.labels.to(device, non_blocking=True)
+        weights = batch.weights.to(device, non_blocking=True)
+        scores = model(center, contexts_negatives).squeeze(1)
+        summed = (sigmoid_bce_loss(scores, labels) * weights).sum()  # sum of per-center losses
+        optimizer.zero_grad(set_to_none=True)
+        (summed / batch.num_centers).backward()
+        optimizer.step()
+        return StepResult(summed, batch.num_centers, len(weights),
+                          {"centers": batch.num_centers, "pairs": len(weights)})
+
+    return fit(step, lambda epoch: data_iter, num_epochs, device, lr, callback, updates_per_epoch_reported)
 
 
 @torch.no_grad()
 def evaluate_lm(model: torch.nn.Module, inputs, targets, batch_size: int = 4096,
                 device: torch.device | str | None = None) -> float:
     """Mean cross-entropy (nats per predicted word) of a language model over a whole split."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    batch_size = _checks.integer("batch_size", batch_size, 1)
+    device = _device(device) if device is not None else next(model.parameters()).device
     inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
+    if len(inputs) == 0 or len(inputs) != len(targets):
+        raise ValueError(f"inputs and targets must be non-empty and of equal length, got {len(inputs)} "
+                         f"and {len(targets)}")
     was_training = model.training
     model.eval()
     total = 0.0
     for i in range(0, len(inputs), batch_size):
         logits = model(inputs[i:i + batch_size].to(device))
-        total += torch.nn.functional.cross_entropy(logits, targets[i:i + batch_size].to(device),
-                                                   reduction="sum").item()
+        total += F.cross_entropy(logits, targets[i:i + batch_size].to(device), reduction="sum").item()
     model.train(was_training)
     return total / len(inputs)
 
 
 EARLY_STOPPING = ("none", "strict", "patience")
+OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 def train_lm(
@@ -258,91 +383,94 @@ def train_lm(
 ) -> History:
     """Train a next-word model on :class:`~d2lmini.datasets.FourGrams` with mini-batches.
 
-    Every ``validate_every`` batches (and at the end of every epoch) the mean
-    training cross-entropy of the batches since the last check and the
-    validation cross-entropy are recorded in ``history.epochs`` (one row per
-    check). ``early_stopping``:
+    Every ``validate_every`` batches (counted across epochs) the validation
+    cross-entropy is measured and recorded in ``history.checks`` with the mean
+    training cross-entropy of the batches since the previous check, and passed
+    to ``callback`` as ``valid``. ``early_stopping``:
 
     * ``"none"``: train all epochs;
-    * ``"strict"``: the assignment's rule, stop as soon as the validation
-      cross-entropy is higher than at the previous check (the model is kept as is);
+    * ``"strict"``: the assignment's rule, stop at the first check whose
+      validation cross-entropy is higher than at the previous check (the model
+      is kept as it is);
     * ``"patience"``: stop after ``patience`` checks without a new best, and
       restore the parameters of the best check.
 
-    ``optimizer`` is ``"sgd"`` (with ``momentum``) or ``"adam"``; ``schedule``
-    is ``"constant"`` or ``"cosine"`` (learning rate decays to 0 over all
-    steps of ``num_epochs``).
+    ``optimizer`` is ``"sgd"`` (with ``momentum``), ``"adam"`` or ``"adamw"``
+    (Adam with decoupled weight decay); ``schedule`` is ``"constant"`` or
+    ``"cosine"`` (the learning rate decays to 0 over all steps of ``num_epochs``).
+    Batch order comes from a private generator seeded with ``seed``.
     """
-    _check_training_args(num_epochs, lr)
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
-    if early_stopping not in EARLY_STOPPING:
-        raise ValueError(f"early_stopping must be one of {EARLY_STOPPING}, got {early_stopping!r}")
-    for name, value in (("batch_size", batch_size), ("validate_every", validate_every), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    device = torch.device(device) if device is not None else default_device()
+    num_epochs, lr = _check_training_args(num_epochs, lr)
+    _checks.choice("optimizer", optimizer, OPTIMIZERS)
+    _checks.choice("schedule", schedule, ("constant", "cosine"))
+    _checks.choice("early_stopping", early_stopping, EARLY_STOPPING)
+    batch_size = _checks.integer("batch_size", batch_size, 1)
+    validate_every = _checks.integer("validate_every", validate_every, 1)
+    patience = _checks.integer("patience", patience, 1)
+    momentum = _checks.real("momentum", momentum, 0.0, 1.0)
+    weight_decay = _checks.real("weight_decay", weight_decay, 0.0)
+    seed = _checks.integer("seed", seed, 0)
+    vocab_size = len(data.vocab)
+    _check_model_vocab(model, vocab_size)
+    device = _device(device)
     model.to(device)
-    inputs = torch.as_tensor(data.train_inputs).to(device)
-    targets = torch.as_tensor(data.train_targets).to(device)
+    inputs = torch.as_tensor(_checks.id_array("data.train_inputs", data.train_inputs, vocab_size)).to(device)
+    targets = torch.as_tensor(_checks.id_array("data.train_targets", data.train_targets, vocab_size)).to(device)
     if optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    elif optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     else:
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     batches_per_epoch = math.ceil(len(inputs) / batch_size)
-    total_steps = num_epochs * batches_per_epoch
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps) if schedule == "cosine"
-                 else None)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs * batches_per_epoch)
+                 if schedule == "cosine" else None)
     generator = torch.Generator().manual_seed(seed)
+    state = {"best": math.inf, "best_state": None, "since_best": 0, "previous": math.inf,
+             "chunk_loss": torch.zeros((), device=device), "chunk_count": 0}
+
+    def epoch_batches(epoch: int) -> list[torch.Tensor]:
+        return list(torch.randperm(len(inputs), generator=generator).to(device).split(batch_size))
+
+    def step(index: torch.Tensor) -> StepResult:
+        logits = model(inputs[index])
+        if logits.shape[-1] != vocab_size:
+            raise ValueError(f"the model predicts {logits.shape[-1]} words but the vocabulary has {vocab_size}")
+        loss = F.cross_entropy(logits, targets[index])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if scheduler is not None:
+            scheduler.step()
+        summed = loss.detach() * len(index)
+        state["chunk_loss"] += summed
+        state["chunk_count"] += len(index)
+        return StepResult(summed, len(index), len(index))
+
+    def validate(global_step: int, progress: float) -> bool:
+        if global_step % validate_every:
+            return False
+        valid = evaluate_lm(model, data.valid_inputs, data.valid_targets, device=device)
+        train = state["chunk_loss"].item() / state["chunk_count"]
+        history.checks.append({"epoch": progress, "step": global_step, "train": train, "valid": valid})
+        if callback is not None:
+            callback(progress, {"valid": valid})
+        state["chunk_loss"], state["chunk_count"] = torch.zeros((), device=device), 0
+        stop = early_stopping == "strict" and valid > state["previous"]
+        state["previous"] = valid
+        if valid < state["best"]:
+            state["best"], state["since_best"] = valid, 0
+            if early_stopping == "patience":
+                state["best_state"] = copy.deepcopy(model.state_dict())
+        else:
+            state["since_best"] += 1
+            stop = stop or (early_stopping == "patience" and state["since_best"] >= patience)
+        return stop
+
     history = History()
-    best_valid, best_state, checks_since_best, previous_valid = math.inf, None, 0, math.inf
-    chunk_loss, chunk_count, step = torch.zeros((), device=device), 0, 0
-    stop = False
-    start = time.perf_counter()
     model.train()
-    for epoch in range(num_epochs):
-        order = torch.randperm(len(inputs), generator=generator).to(device)
-        for b in range(batches_per_epoch):
-            index = order[b * batch_size:(b + 1) * batch_size]
-            logits = model(inputs[index])
-            loss = torch.nn.functional.cross_entropy(logits, targets[index])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if scheduler is not None:
-                scheduler.step()
-            chunk_loss += loss.detach() * len(index)
-            chunk_count += len(index)
-            step += 1
-            if step % validate_every == 0 or b == batches_per_epoch - 1:
-                _sync(device)
-                history.seconds = time.perf_counter() - start
-                valid = evaluate_lm(model, data.valid_inputs, data.valid_targets, device=device)
-                train = chunk_loss.item() / chunk_count
-                history.examples += chunk_count
-                history.epochs.append({"epoch": step / batches_per_epoch, "step": step, "train": train,
-                                       "valid": valid, "seconds": history.seconds})
-                if callback is not None:
-                    callback(step / batches_per_epoch, {"train": train, "valid": valid})
-                chunk_loss, chunk_count = torch.zeros((), device=device), 0
-                if early_stopping == "strict" and valid > previous_valid:
-                    stop = True
-                if valid < best_valid:
-                    best_valid, checks_since_best = valid, 0
-                    if early_stopping == "patience":
-                        best_state = copy.deepcopy(model.state_dict())
-                else:
-                    checks_since_best += 1
-                    if early_stopping == "patience" and checks_since_best >= patience:
-                        stop = True
-                previous_valid = valid
-            if stop:
-                break
-        if stop:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    history.seconds = time.perf_counter() - start
-    return history
+    trained = fit(step, epoch_batches, num_epochs, device, lr, callback, after_step=validate)
+    trained.checks = history.checks
+    if state["best_state"] is not None:
+        model.load_state_dict(state["best_state"])
+    return trained

@@ -8,15 +8,31 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from . import _checks
+
 __all__ = ["Vocab"]
 
 
-def _flatten(tokens: Iterable) -> Iterable[str]:
+def _tokens_of(tokens: Iterable) -> list[str]:
+    """Every token of a flat list of tokens or of a list of sentences, type-checked."""
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(f"tokens must be a list of tokens or of sentences (lists of tokens), got the string "
+                        f"{tokens[:40]!r}; split it first, e.g. Vocab(text.split()) or "
+                        "Vocab([line.split() for line in text.splitlines()])")
+    flat: list[str] = []
     for item in tokens:
         if isinstance(item, str):
-            yield item
+            flat.append(item)
+        elif isinstance(item, (list, tuple)):
+            flat.extend(item)
         else:
-            yield from item
+            raise TypeError(f"tokens must hold strings or lists of strings, got an item of type "
+                            f"{type(item).__name__}: {item!r}")
+    if not all(isinstance(token, str) for token in flat):
+        bad = next(token for token in flat if not isinstance(token, str))
+        raise TypeError(f"every token must be a string, got {bad!r} of type {type(bad).__name__}; "
+                        "a Vocab maps words to ids (pass the words, not ids)")
+    return flat
 
 
 class Vocab:
@@ -46,10 +62,13 @@ class Vocab:
         reserved_tokens: Sequence[str] = (),
         unk_token: str | None = "<unk>",
     ) -> None:
-        if not isinstance(min_freq, (int, np.integer)) or min_freq < 0:
-            raise ValueError(f"min_freq must be an integer >= 0, got {min_freq!r}")
+        min_freq = _checks.integer("min_freq", min_freq, 0)
+        if unk_token is not None and not isinstance(unk_token, str):
+            raise TypeError(f"unk_token must be a string or None, got {unk_token!r}")
+        if isinstance(reserved_tokens, str) or not all(isinstance(t, str) for t in reserved_tokens):
+            raise TypeError(f"reserved_tokens must be a list of strings, got {reserved_tokens!r}")
         self.unk_token = unk_token
-        self.counter = Counter(_flatten(tokens))
+        self.counter = Counter(_tokens_of(tokens))
         self.token_freqs = sorted(self.counter.items(), key=lambda kv: kv[1], reverse=True)
         specials = ([unk_token] if unk_token is not None else []) + list(reserved_tokens)
         self.idx_to_token: list[str] = list(dict.fromkeys(specials))
@@ -61,6 +80,28 @@ class Vocab:
                 self.idx_to_token.append(token)
                 seen.add(token)
         self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
+
+    @classmethod
+    def from_tokens(cls, idx_to_token: Sequence[str], counts: Sequence[int] | None = None,
+                    unk_token: str | None = "<unk>") -> Vocab:
+        """Rebuild a vocabulary from its list of tokens (index order) and, optionally, the count of each.
+
+        ``idx_to_token[0]`` must be ``unk_token`` unless ``unk_token`` is ``None``.
+        """
+        idx_to_token = list(idx_to_token)
+        if unk_token is not None and (not idx_to_token or idx_to_token[0] != unk_token):
+            raise ValueError(f"idx_to_token must start with the unknown token {unk_token!r}")
+        if len(set(idx_to_token)) != len(idx_to_token):
+            raise ValueError("idx_to_token must not repeat a token")
+        counts = [0] * len(idx_to_token) if counts is None else [int(c) for c in counts]
+        if len(counts) != len(idx_to_token):
+            raise ValueError(f"got {len(counts)} counts for {len(idx_to_token)} tokens")
+        vocab = cls(unk_token=unk_token)
+        vocab.counter = Counter({t: c for t, c in zip(idx_to_token, counts) if c > 0})
+        vocab.token_freqs = sorted(vocab.counter.items(), key=lambda kv: kv[1], reverse=True)
+        vocab.idx_to_token = idx_to_token
+        vocab.token_to_idx = {token: idx for idx, token in enumerate(idx_to_token)}
+        return vocab
 
     def __len__(self) -> int:
         return len(self.idx_to_token)
@@ -101,7 +142,8 @@ class Vocab:
     def to_tokens(self, indices):
         """Token of an index, or list of tokens for a sequence of indices."""
         if isinstance(indices, (list, tuple, np.ndarray)):
-            return [self.to_tokens(int(i)) for i in indices]
+            return [self.to_tokens(i) for i in np.asarray(indices).tolist()]
+        indices = _checks.integer("index", indices)
         if not 0 <= indices < len(self):
             raise IndexError(f"index {indices} is outside the vocabulary [0, {len(self)})")
         return self.idx_to_token[indices]
@@ -118,6 +160,7 @@ class Vocab:
 
     def encode(self, sentences: Iterable[Sequence[str]]) -> list[list[int]]:
         """Map each sentence (a list of tokens) to its list of indices."""
+        sentences = _checks.sentences("sentences", sentences)
         if self.unk_token is None:
             return [[self.lookup(t) for t in s] for s in sentences]
         get = self.token_to_idx.get

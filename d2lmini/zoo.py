@@ -3,39 +3,74 @@
 A chapter that teaches a model trains it with ``retrain=True`` (so the reader
 always sees it train) and leaves the result in the cache; a later chapter
 asks for the same configuration and gets the cached result, or trains it when
-there is none (a fresh Colab session). The key hashes the model kind, every
-field of the configuration, and :data:`CACHE_VERSION`.
+there is none (a fresh Colab session).
 
-Cached results live in ``<cache dir>/models/<kind>-<key>/``: ``info.json``
-(configuration and training summary) plus ``vectors.txt`` (word2vec text
-format) or ``model.pt`` (a state dict). A result is written to a temporary
-folder and renamed into place, so an interrupted run leaves no half-written
-entry.
+**The key** hashes the kind of model, the configuration with every field
+normalised to its declared type (``x_max=100`` and ``x_max=100.0`` are the
+same configuration), and a fingerprint of the source code that trains that
+kind: change the code and the old entries are simply not found again.
+
+**An entry** lives in ``<cache dir>/models/<kind>-<key>/`` (:func:`cached_path`):
+a pointer file ``CURRENT`` names the folder of the complete entry, which holds
+``model.pt`` (a state dict), ``vocab.json``, ``info.json`` (configuration and
+training summary) and ``manifest.json`` (size and SHA-256 of each file). An
+entry is written under a temporary name, then made current by replacing the
+pointer atomically, so a reader sees the old whole entry or the new one, never
+half of one; any number of processes may train and write the same key at once.
+Every load verifies the manifest: a missing, truncated or altered entry is
+reported (a warning naming the folder) and trained again, never loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import os
-import shutil
-import tempfile
+import types
+import typing
+import uuid
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from . import _checks, _files, batching, cooccurrence, corpus, datasets, models, skipgram_data, training, vocab
+from .batching import load_data_ptb_glove
 from .datasets import cache_dir, load_fourgrams
 from .embeddings import Embeddings
 from .models import GloVe, NGramLM, SkipGram
-from .sampling import load_data_ptb, load_data_ptb_glove
-from .training import train_glove, train_lm, train_skipgram
+from .skipgram_data import load_data_ptb
+from .training import History, train_glove, train_lm, train_skipgram
+from .vocab import Vocab
 
-__all__ = ["CACHE_VERSION", "Word2VecConfig", "GloVeConfig", "NGramLMConfig", "Trained",
-           "word2vec_ptb", "glove_ptb", "neural_lm", "cached_path"]
+__all__ = ["Word2VecConfig", "GloVeConfig", "NGramLMConfig", "Trained", "cached_path", "code_fingerprint",
+           "cached_model", "word2vec_ptb", "glove_ptb", "neural_lm"]
 
-CACHE_VERSION = 1  # bump when a change to the training code changes its results
+
+def _normalise(config) -> None:
+    """Coerce every field of a frozen config dataclass to its declared type, checking it."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value, kind = getattr(config, f.name), hints[f.name]
+        optional = typing.get_origin(kind) in (typing.Union, types.UnionType)
+        if optional:
+            if value is None:
+                continue
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise TypeError(f"{type(config).__name__}.{f.name} must be True or False, got {value!r}")
+        elif kind is int:
+            value = _checks.integer(f"{type(config).__name__}.{f.name}", value)
+        elif kind is float:
+            value = _checks.real(f"{type(config).__name__}.{f.name}", value)
+        elif kind is str and not isinstance(value, str):
+            raise TypeError(f"{type(config).__name__}.{f.name} must be a string, got {value!r}")
+        object.__setattr__(config, f.name, value)
 
 
 @dataclass(frozen=True)
@@ -52,6 +87,9 @@ class Word2VecConfig:
     min_freq: int = 10
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        _normalise(self)
+
 
 @dataclass(frozen=True)
 class GloVeConfig:
@@ -66,6 +104,9 @@ class GloVeConfig:
     alpha: float = 0.75
     min_freq: int = 5
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _normalise(self)
 
 
 @dataclass(frozen=True)
@@ -88,117 +129,209 @@ class NGramLMConfig:
     patience: int = 5
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        _normalise(self)
+
 
 @dataclass
 class Trained:
-    """What a zoo function returns: the word vectors, a training summary, and the model when kept."""
+    """What a zoo function returns: the model, its vocabulary and word vectors, a training summary."""
 
+    model: torch.nn.Module
+    vocab: Vocab
     embeddings: Embeddings
     info: dict
-    model: torch.nn.Module | None = None
     from_cache: bool = False
-    history: object = field(default=None, repr=False)  # the History, when trained in this call
+    history: History | None = field(default=None, repr=False)  # when trained in this call
+
+
+# The modules whose code decides what a kind of model learns (the zoo's own train function is added).
+_TRAINING_CODE = {
+    "word2vec": (vocab, datasets, corpus, skipgram_data, models, training),
+    "glove": (vocab, datasets, corpus, cooccurrence, batching, models, training),
+    "neural_lm": (vocab, datasets, models, training),
+}
+_CONFIGS = {"word2vec": Word2VecConfig, "glove": GloVeConfig, "neural_lm": NGramLMConfig}
+
+
+def code_fingerprint(kind: str) -> str:
+    """SHA-256 (16 hex digits) of the source of the code that trains ``kind``."""
+    _checks.choice("kind", kind, _TRAINING_CODE)
+    digest = hashlib.sha256()
+    for part in (*_TRAINING_CODE[kind], _TRAINERS[kind]):
+        digest.update(inspect.getsource(part).encode())
+    return digest.hexdigest()[:16]
 
 
 def cached_path(kind: str, config) -> Path:
-    """Folder of the cached result for a kind of model and its configuration."""
-    payload = json.dumps({"kind": kind, "config": dataclasses.asdict(config), "version": CACHE_VERSION},
+    """Folder of the cached entry for a kind of model and its configuration."""
+    _checks.choice("kind", kind, _TRAINING_CODE)
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"config must be a configuration such as {_CONFIGS[kind].__name__}(), got {config!r}")
+    payload = json.dumps({"kind": kind, "config": dataclasses.asdict(config), "code": code_fingerprint(kind)},
                          sort_keys=True)
     return cache_dir() / "models" / f"{kind}-{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
 
-def _store(folder: Path, write) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+def _read_pointer(folder: Path) -> str | None:
     try:
-        write(tmp)
-        if folder.exists():  # retrained: replace the old entry
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return json.loads((folder / "CURRENT").read_text())["entry"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""  # unreadable: reported by the caller
 
 
-def _summary(config, history) -> dict:
-    return {"config": dataclasses.asdict(config), "epochs": history.epochs, "seconds": history.seconds,
-            "examples_per_second": history.examples_per_second}
+def _load(folder: Path, build: Callable[[int], torch.nn.Module]) -> Trained | None:
+    """The verified entry of ``folder``, or ``None`` (with a warning when it exists but is damaged)."""
+    for _ in range(3):  # an entry replaced while we read it: read the new one
+        name = _read_pointer(folder)
+        if name is None:
+            return None
+        entry = folder / name if name else folder / "CURRENT"
+        try:
+            if not name:
+                raise ValueError("its pointer file CURRENT is unreadable")
+            manifest = json.loads((entry / "manifest.json").read_text())
+            problem = _files.manifest_problem(entry, manifest)
+            if problem is not None or set(manifest) != {"model.pt", "vocab.json", "info.json"}:
+                raise ValueError(problem or "its manifest does not list the entry's files")
+            info = json.loads((entry / "info.json").read_text())
+            saved = json.loads((entry / "vocab.json").read_text())
+            vocab = Vocab.from_tokens(saved["idx_to_token"], saved["counts"], saved["unk_token"])
+            model = build(len(vocab))
+            model.load_state_dict(torch.load(entry / "model.pt", map_location="cpu", weights_only=True))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+            if _read_pointer(folder) != name:
+                continue  # replaced meanwhile
+            warnings.warn(f"the cached model in {entry} is damaged ({err}); training it again", stacklevel=3)
+            return None
+        model.eval()
+        return Trained(model, vocab, Embeddings.from_model(model, vocab), info, from_cache=True)
+    return None
 
 
-def _vectors_entry(kind: str, config, retrain: bool, train) -> Trained:
-    folder = cached_path(kind, config)
-    if not retrain and (folder / "info.json").is_file():
-        info = json.loads((folder / "info.json").read_text())
-        return Trained(Embeddings.load_word2vec_format(folder / "vectors.txt"), info, from_cache=True)
-    model, vocab, history = train()
-    embeddings = Embeddings.from_model(model, vocab)
-    info = _summary(config, history)
-
-    def write(tmp: Path) -> None:
-        embeddings.save_word2vec_format(tmp / "vectors.txt")
+def _store(folder: Path, model: torch.nn.Module, vocab: Vocab, info: dict) -> None:
+    """Write a complete entry under a temporary name, then make it current atomically."""
+    _files.make_folder(folder)
+    _files.clean_stale(folder, "entry")
+    tmp = _files.temp_path(folder, "entry", suffix=".tmp")
+    try:
+        tmp.mkdir()
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
+        (tmp / "vocab.json").write_text(json.dumps({"idx_to_token": vocab.idx_to_token,
+                                                    "counts": vocab.counts.tolist(),
+                                                    "unk_token": vocab.unk_token}))
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
+        (tmp / "manifest.json").write_text(json.dumps(_files.manifest_of(tmp)))
+        _files.follow_umask(tmp)
+        with _files.locked(folder / ".lock"):  # writers of the same key take turns to swap
+            final = folder / f"v-{uuid.uuid4().hex[:12]}"
+            os.rename(tmp, final)
+            pointer = _files.temp_path(folder, "CURRENT")
+            pointer.write_text(json.dumps({"entry": final.name}))
+            _files.follow_umask(pointer)
+            os.replace(pointer, folder / "CURRENT")
+            for old in folder.glob("v-*"):
+                if old != final:
+                    _files.remove(old)
+    finally:
+        _files.remove(tmp)
 
-    _store(folder, write)
-    return Trained(embeddings, info, model=model, history=history)
+
+def cached_model(kind: str, config, build: Callable[[int], torch.nn.Module],
+                 train: Callable[[torch.nn.Module], tuple[Vocab, History]], retrain: bool = False) -> Trained:
+    """The one helper behind every kind: load the verified entry, or build, train and store.
+
+    Args:
+        kind: ``"word2vec"``, ``"glove"`` or ``"neural_lm"``.
+        config: the kind's configuration dataclass.
+        build: ``build(vocab_size)`` returns a fresh model.
+        train: ``train(model_builder)`` trains and returns ``(model, vocab, history)``.
+        retrain: train even when a valid entry exists (and replace it).
+
+    Training runs under its own seeded RNG (``config.seed``); the caller's
+    global RNG state is restored afterwards.
+    """
+    folder = cached_path(kind, config)
+    if not retrain:
+        loaded = _load(folder, build)
+        if loaded is not None:
+            return loaded
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed)
+        model, vocab_, history = train(build)
+    model.eval()
+    info = {"kind": kind, "config": dataclasses.asdict(config), "code": code_fingerprint(kind),
+            "epochs": history.epochs, "checks": history.checks, "seconds": history.seconds,
+            "examples_per_second": history.examples_per_second}
+    _store(folder, model, vocab_, info)
+    return Trained(model, vocab_, Embeddings.from_model(model, vocab_), info, from_cache=False, history=history)
+
+
+def _check_config(config, kind: str):
+    if not isinstance(config, _CONFIGS[kind]):
+        raise TypeError(f"config must be a {_CONFIGS[kind].__name__}, got {type(config).__name__}")
+    return config
 
 
 def word2vec_ptb(config: Word2VecConfig = Word2VecConfig(), retrain: bool = False, device=None,
                  callback=None) -> Trained:
     """Skip-gram word vectors for PTB: ``load_data_ptb`` -> ``SkipGram`` -> ``train_skipgram``, cached."""
+    config = _check_config(config, "word2vec")
 
-    def train():
-        torch.manual_seed(config.seed)
-        data_iter, vocab = load_data_ptb(config.batch_size, config.max_window_size, config.num_noise_words,
-                                         min_freq=config.min_freq, seed=config.seed, resample=config.resample)
-        model = SkipGram(len(vocab), config.embed_size)
+    def build(vocab_size: int) -> SkipGram:
+        return SkipGram(vocab_size, config.embed_size)
+
+    def train(build):
+        data_iter, vocab_ = load_data_ptb(config.batch_size, config.max_window_size, config.num_noise_words,
+                                          min_freq=config.min_freq, seed=config.seed, resample=config.resample)
+        model = build(len(vocab_))
         history = train_skipgram(model, data_iter, config.num_epochs, lr=config.lr, device=device,
                                  callback=callback)
-        return model, vocab, history
+        return model, vocab_, history
 
-    return _vectors_entry("word2vec", config, retrain, train)
+    return cached_model("word2vec", config, build, train, retrain)
 
 
 def glove_ptb(config: GloVeConfig = GloVeConfig(), retrain: bool = False, device=None, callback=None) -> Trained:
     """GloVe word vectors (``v + u``) for PTB: ``load_data_ptb_glove`` -> ``GloVe`` -> ``train_glove``, cached."""
+    config = _check_config(config, "glove")
 
-    def train():
-        torch.manual_seed(config.seed)
-        data_iter, vocab = load_data_ptb_glove(config.batch_size, config.window_size, min_freq=config.min_freq,
-                                               seed=config.seed)
-        model = GloVe(len(vocab), config.embed_size, x_max=config.x_max, alpha=config.alpha)
+    def build(vocab_size: int) -> GloVe:
+        return GloVe(vocab_size, config.embed_size, x_max=config.x_max, alpha=config.alpha)
+
+    def train(build):
+        data_iter, vocab_ = load_data_ptb_glove(config.batch_size, config.window_size, min_freq=config.min_freq,
+                                                seed=config.seed)
+        model = build(len(vocab_))
         history = train_glove(model, data_iter, config.num_epochs, lr=config.lr, device=device, callback=callback)
-        return model, vocab, history
+        return model, vocab_, history
 
-    return _vectors_entry("glove", config, retrain, train)
+    return cached_model("glove", config, build, train, retrain)
 
 
 def neural_lm(config: NGramLMConfig = NGramLMConfig(), retrain: bool = False, device=None,
               callback=None) -> Trained:
-    """The neural 4-gram model on the 250-word corpus (``load_fourgrams(seed)``), cached as a state dict."""
-    data = load_fourgrams(seed=config.seed)
-    folder = cached_path("neural_lm", config)
+    """The neural 4-gram model on the 250-word corpus (``load_fourgrams(seed)``), cached."""
+    config = _check_config(config, "neural_lm")
 
-    def build() -> NGramLM:
-        return NGramLM(len(data.vocab), config.embed_size, config.hidden_size, activation=config.activation,
+    def build(vocab_size: int) -> NGramLM:
+        return NGramLM(vocab_size, config.embed_size, config.hidden_size, activation=config.activation,
                        dropout=config.dropout, init_std=config.init_std)
 
-    if not retrain and (folder / "info.json").is_file():
-        model = build()
-        model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
-        model.eval()
-        info = json.loads((folder / "info.json").read_text())
-        return Trained(Embeddings(data.vocab.idx_to_token, model.word_vectors()), info, model=model, from_cache=True)
-    torch.manual_seed(config.seed)
-    model = build()
-    history = train_lm(model, data, config.num_epochs, batch_size=config.batch_size, optimizer=config.optimizer,
-                       lr=config.lr, momentum=config.momentum, schedule=config.schedule,
-                       validate_every=config.validate_every, early_stopping=config.early_stopping,
-                       patience=config.patience, seed=config.seed, device=device, callback=callback)
-    model.eval()
-    info = _summary(config, history)
+    def train(build):
+        data = load_fourgrams(seed=config.seed)
+        model = build(len(data.vocab))
+        history = train_lm(model, data, config.num_epochs, batch_size=config.batch_size,
+                           optimizer=config.optimizer, lr=config.lr, momentum=config.momentum,
+                           schedule=config.schedule, validate_every=config.validate_every,
+                           early_stopping=config.early_stopping, patience=config.patience, seed=config.seed,
+                           device=device, callback=callback)
+        return model, data.vocab, history
 
-    def write(tmp: Path) -> None:
-        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
-        (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    return cached_model("neural_lm", config, build, train, retrain)
 
-    _store(folder, write)
-    return Trained(Embeddings(data.vocab.idx_to_token, model.word_vectors()), info, model=model, history=history)
+
+_TRAINERS = {"word2vec": word2vec_ptb, "glove": glove_ptb, "neural_lm": neural_lm}

@@ -2,12 +2,12 @@
 the Colab install cell. (The chapters themselves are executed by nbval.)"""
 
 import re
-import tomllib
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]

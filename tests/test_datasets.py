@@ -3,8 +3,13 @@
 import hashlib
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,3 +212,154 @@ def test_fourgrams_layout_and_split():
 def test_fourgrams_bad_fraction():
     with pytest.raises(ValueError, match="valid_fraction"):
         d2lmini.load_fourgrams(valid_fraction=0.7)
+
+
+# --- faults: damaged extractions, racing processes, killed downloads ---------------------
+
+WORKERS = Path(__file__).with_name("_workers.py")
+
+
+def make_bundle(tmp_path, files=8, size=300_000):
+    archive = tmp_path / "src" / "bundle.zip"
+    archive.parent.mkdir()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(files):
+            zf.writestr(f"bundle/part{i}.txt", rng.integers(0, 255, size, dtype=np.uint8).tobytes())
+    return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "alter", "delete"])
+def test_damaged_extraction_is_detected_and_extracted_again(isolated_data, tmp_path, damage):
+    archive, sha = make_bundle(tmp_path, files=2, size=1000)
+    remote = RemoteFile("bundle.zip", archive.as_uri(), sha)
+    folder = extract(remote)
+    part = folder / "bundle" / "part1.txt"
+    good = part.read_bytes()
+    if damage == "truncate":
+        part.write_bytes(good[:10])
+    elif damage == "alter":
+        part.write_bytes(bytes([good[0] ^ 1]) + good[1:])
+    else:
+        part.unlink()
+    with pytest.warns(UserWarning, match=r"bundle is damaged \(bundle/part1.txt"):
+        assert extract(remote) == folder
+    assert part.read_bytes() == good
+    assert sorted(p.name for p in isolated_data.iterdir() if not p.name.endswith(".lock")) == ["bundle", "bundle.zip"]
+
+
+def test_processes_extracting_at_once_all_succeed(isolated_data, tmp_path):
+    archive, sha = make_bundle(tmp_path)
+    env = {**os.environ, "D2LMINI_CACHE": str(isolated_data)}
+    env.pop("D2LMINI_DATA", None)
+    isolated_data.mkdir(parents=True)
+    (isolated_data / "bundle.zip").write_bytes(archive.read_bytes())  # as if fetched: the race is extraction
+    workers = [subprocess.Popen([sys.executable, str(WORKERS), "extract", str(archive), sha], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0 and "ok extracted" in out, err
+    assert sorted(p.name for p in isolated_data.iterdir() if not p.name.endswith(".lock")) == ["bundle", "bundle.zip"]
+    assert len(list((isolated_data / "bundle" / "bundle").iterdir())) == 8
+
+
+class SlowServer:
+    """A local HTTP server on 127.0.0.1 that streams PAYLOAD slowly (or fast, once told)."""
+
+    def __init__(self, payload):
+        import http.server
+        import threading
+
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                step = 1000
+                for start in range(0, len(payload), step):
+                    try:
+                        self.wfile.write(payload[start:start + step])
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                    if server.slow:
+                        time.sleep(0.05)
+
+            def log_message(self, *args):
+                pass
+
+        self.slow = True
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/big.bin"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_download_killed_midway_leaves_no_file_and_its_leftover_is_cleaned(isolated_data):
+    payload = bytes(range(256)) * 2000  # 512,000 bytes: about 25 s at the slow pace
+    sha = hashlib.sha256(payload).hexdigest()
+    server = SlowServer(payload)
+    try:
+        env = {**os.environ, "D2LMINI_CACHE": str(isolated_data)}
+        env.pop("D2LMINI_DATA", None)
+        worker = subprocess.Popen([sys.executable, str(WORKERS), "fetch", server.url, sha, "big.bin"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        partial = []
+        while time.time() < deadline and not partial:
+            partial = [p for p in isolated_data.glob(".big.bin.*.part") if p.stat().st_size > 5000]
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        assert partial, "the download never started"
+        assert not (isolated_data / "big.bin").exists()  # nothing half-written under the real name
+        assert partial[0].exists()  # what the killed process left
+        server.slow = False
+        path = fetch(RemoteFile("big.bin", server.url, sha))
+        assert path.read_bytes() == payload
+        assert [p.name for p in isolated_data.iterdir()] == ["big.bin"]  # the leftover was removed
+    finally:
+        server.close()
+
+
+def test_any_failure_of_one_url_moves_on_to_the_next(isolated_data, source):
+    remote = RemoteFile("file.txt", "notascheme://nowhere/file.txt", hashlib.sha256(PAYLOAD).hexdigest(),
+                        mirrors=("http://127.0.0.1:9/closed-port", source.as_uri()))
+    assert fetch(remote).read_bytes() == PAYLOAD
+
+
+def test_downloaded_and_extracted_files_follow_the_umask(isolated_data, tmp_path):
+    archive, sha = make_bundle(tmp_path, files=1, size=100)
+    old = os.umask(0o022)
+    try:
+        folder = extract(RemoteFile("bundle.zip", archive.as_uri(), sha))
+    finally:
+        os.umask(old)
+    assert (isolated_data / "bundle.zip").stat().st_mode & 0o777 == 0o644
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (folder / "bundle" / "part0.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_missing_mirror_folder_is_reported(isolated_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("D2LMINI_DATA", str(tmp_path / "no-such-folder"))
+    with pytest.raises(d2lmini.DataError, match=r"D2LMINI_DATA=.*no-such-folder is not an existing folder"):
+        fetch("ptb.zip")
+
+
+def test_unwritable_cache_names_the_folder(isolated_data, source, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if self == isolated_data:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(PermissionError, match=rf"cannot write to {isolated_data} .*D2LMINI_CACHE"):
+        fetch(remote_for(source))

@@ -19,7 +19,8 @@ RUNNER = textwrap.dedent("""
     import sys, nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(sys.argv[1], as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import d2lmini, sys; print('D2LMINI_FROM', d2lmini.__file__); print('PYTHON', sys.executable)"))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import d2lmini, sys; print('D2LMINI_FROM', d2lmini.__file__); print('PYTHON', sys.executable)"))
     NotebookClient(nb, timeout=900, kernel_name="python3").execute()
     print(nb.cells[-1].outputs[0]["text"])
 """)
@@ -27,7 +28,8 @@ RUNNER = textwrap.dedent("""
 
 def run(args, **kwargs):
     result = subprocess.run(args, capture_output=True, text=True, **kwargs)
-    assert result.returncode == 0, f"{' '.join(map(str, args))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    command = " ".join(map(str, args))
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout
 
 

@@ -83,3 +83,14 @@ def test_masked_loss_example_of_d2l():
 def test_skipgram_bad_sizes():
     with pytest.raises(ValueError, match="embed_size must be an integer >= 1"):
         d2lmini.SkipGram(10, 0)
+
+
+def test_numpy_integers_are_integers_and_floats_are_not():
+    import numpy as np
+
+    assert d2lmini.SkipGram(np.int64(50), np.int32(8)).vocab_size == 50
+    assert d2lmini.GloVe(np.int64(10), 4, x_max=np.float32(2.0)).x_max == 2.0
+    with pytest.raises(TypeError, match="vocab_size must be an integer, got 50.0"):
+        d2lmini.SkipGram(50.0, 8)
+    with pytest.raises(TypeError, match="embed_size must be an integer, got True"):
+        d2lmini.NGramLM(250, embed_size=True)

@@ -52,7 +52,7 @@ def test_errors():
     W, b, A = random_problem()
     with pytest.raises(ValueError, match="log_cooc must have shape"):
         numpy_glove.glove_loss(W, b, A[:5, :5])
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
         numpy_glove.train_glove_full_batch(W, b, A, lr=-1.0)
     with pytest.raises(ValueError, match="num_checks"):
         gradcheck.check_gradient(lambda: 0.0, {"W": W}, {"W": W}, num_checks=0)

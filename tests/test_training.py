@@ -2,7 +2,8 @@ import pytest
 import torch
 
 import d2lmini
-from d2lmini.sampling import SkipGramData, batch_loader
+from d2lmini.batching import batch_loader
+from d2lmini.skipgram_data import SkipGramData
 
 
 def tiny_glove_data(seed=0):
@@ -54,3 +55,69 @@ def test_short_skipgram_run_lowers_the_loss():
 def test_bad_skipgram_training_arguments():
     with pytest.raises(ValueError, match="lr must be a number > 0"):
         d2lmini.train_skipgram(d2lmini.SkipGram(5, 2), [], num_epochs=1, lr=-1)
+
+
+# --- guards: divergence, no process-wide side effects, mismatched vocabularies ----------
+
+
+def test_diverging_glove_run_stops_naming_epoch_step_and_a_smaller_lr():
+    torch.manual_seed(0)
+    with pytest.raises(d2lmini.DivergedError, match=r"became NaN or infinite at epoch 1, step \d+ .*lr=1e\+30.*"
+                                                    r"smaller learning rate, e\.g\. lr=1e\+29"):
+        d2lmini.train_glove(d2lmini.GloVe(6, 4, x_max=2), tiny_glove_data(), num_epochs=5, lr=1e30, device="cpu")
+
+
+def test_diverging_lm_run_stops_with_an_error():
+    data = d2lmini.load_fourgrams()
+    small = d2lmini.FourGrams(data.vocab, data.train_inputs[:3000], data.train_targets[:3000],
+                              data.valid_inputs[:100], data.valid_targets[:100],
+                              data.test_inputs[:100], data.test_targets[:100])
+    torch.manual_seed(0)
+    with pytest.raises(d2lmini.DivergedError, match="epoch 1, step"):
+        d2lmini.train_lm(d2lmini.NGramLM(250), small, num_epochs=2, lr=1e12, device="cpu")
+
+
+def test_training_changes_no_process_wide_setting(monkeypatch):
+    import ctypes
+
+    calls = []
+    real = ctypes.CDLL
+    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: calls.append(a) or real(*a, **k))
+    model, data = d2lmini.GloVe(6, 4, x_max=2), tiny_glove_data()  # building a model draws from the RNG
+    state = torch.random.get_rng_state()
+    d2lmini.train_glove(model, data, num_epochs=2, lr=0.1, device="cpu")
+    assert calls == []  # no mallopt behind the caller's back
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_model_and_data_vocabularies_must_agree():
+    sentences = [list("abcdef"), list("fedcba")] * 20
+    vocab = d2lmini.Vocab(sentences)
+    data = SkipGramData(vocab.encode(sentences), vocab, batch_size=8, max_window_size=1, num_noise_words=2, t=1.0)
+    loader = torch.utils.data.DataLoader(data, batch_size=None)
+    with pytest.raises(ValueError, match=r"the model has 5 words but the data's vocabulary has 7"):
+        d2lmini.train_skipgram(d2lmini.SkipGram(5, 4), loader, num_epochs=1)
+    fourgrams = d2lmini.load_fourgrams()
+    with pytest.raises(ValueError, match="the model has 100 words but the data's vocabulary has 250"):
+        d2lmini.train_lm(d2lmini.NGramLM(100), fourgrams, num_epochs=1)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"num_epochs": 2.0}, TypeError, "num_epochs must be an integer, got 2.0"),
+    ({"num_epochs": 1, "lr": float("inf")}, ValueError, "lr must be a finite number"),
+    ({"num_epochs": 1, "device": "tpu9"}, ValueError, "device must be"),
+])
+def test_bad_argument_kinds(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        d2lmini.train_glove(d2lmini.GloVe(6, 2), tiny_glove_data(), **kwargs)
+
+
+def test_history_rows_mean_the_same_in_every_loop():
+    torch.manual_seed(0)
+    glove = d2lmini.train_glove(d2lmini.GloVe(6, 4, x_max=2), tiny_glove_data(), num_epochs=3, lr=0.1,
+                                device="cpu")
+    for history in (glove,):
+        assert [row["epoch"] for row in history.epochs] == [1, 2, 3]
+        assert all({"loss", "seconds", "examples"} <= set(row) for row in history.epochs)
+        assert history.mean_loss == pytest.approx(sum(r["loss"] * r["examples"] for r in history.epochs)
+                                                  / sum(r["examples"] for r in history.epochs))

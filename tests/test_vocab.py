@@ -61,9 +61,9 @@ def test_encode_and_out_of_range_index():
         vocab.to_tokens(99)
 
 
-@pytest.mark.parametrize("min_freq", [-1, 1.5, "2"])
+@pytest.mark.parametrize("min_freq", [-1, 1.5, "2", True])
 def test_bad_min_freq(min_freq):
-    with pytest.raises(ValueError, match="min_freq"):
+    with pytest.raises((ValueError, TypeError), match="min_freq must be an integer"):
         Vocab(SENTENCES, min_freq=min_freq)
 
 
@@ -73,3 +73,24 @@ def test_ptb_vocabulary_sizes(ptb_train):
     vocab = Vocab(ptb_train, min_freq=10)
     assert vocab.counts.sum() == 887_521
     assert np.all(np.diff(vocab.counts[1:]) <= 0)  # sorted by frequency after <unk>
+
+
+def test_a_string_is_not_a_list_of_tokens():
+    with pytest.raises(TypeError, match="got the string 'hello world'; split it first"):
+        Vocab("hello world")
+    vocab = Vocab([["hello", "world"]])
+    with pytest.raises(TypeError, match="split it first"):
+        vocab.encode("hello world")
+    with pytest.raises(TypeError, match=r"sentences\[0\] is a string 'hello world', not a list of tokens"):
+        vocab.encode(["hello world"])
+    with pytest.raises(TypeError, match="every token must be a string, got 1 of type int"):
+        Vocab([[1, 2, 3]])
+
+
+def test_rebuilt_from_its_tokens():
+    vocab = Vocab([["a", "b", "a"], ["c", "a"]])
+    again = Vocab.from_tokens(vocab.idx_to_token, vocab.counts)
+    assert again.idx_to_token == vocab.idx_to_token and np.array_equal(again.counts, vocab.counts)
+    assert again["zzz"] == 0
+    with pytest.raises(ValueError, match="must start with the unknown token"):
+        Vocab.from_tokens(["a", "b"])

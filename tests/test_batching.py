@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import d2lmini
-from d2lmini.sampling import ShuffledBatches, batch_loader
+from d2lmini.batching import ShuffledBatches, batch_loader
 
 
 def test_shuffled_batches_cover_every_item_once():
@@ -43,3 +43,26 @@ def test_ptb_glove_loader_bad_arguments():
         d2lmini.load_data_ptb_glove(batch_size=10, window_size=0)
     with pytest.raises(ValueError, match="batch_size"):
         d2lmini.load_data_ptb_glove(batch_size=0, window_size=2)
+
+
+def test_unseeded_batches_leave_the_global_rng_alone():
+    state = torch.random.get_rng_state()
+    first = torch.cat(list(ShuffledBatches(50, 7, seed=None)))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert sorted(first.tolist()) == list(range(50))
+
+
+def test_a_generator_can_be_passed_as_seed():
+    a = torch.cat(list(ShuffledBatches(20, 5, seed=torch.Generator().manual_seed(3))))
+    b = torch.cat(list(ShuffledBatches(20, 5, seed=3)))
+    assert torch.equal(a, b)
+
+
+def test_bad_kinds_of_arguments():
+    import numpy as np
+
+    assert len(ShuffledBatches(np.int64(10), np.int32(4))) == 3  # numpy integers are integers
+    with pytest.raises(TypeError, match="batch_size must be an integer, got 4.0"):
+        ShuffledBatches(10, 4.0)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        batch_loader([1, 2, 3], batch_size=2)
