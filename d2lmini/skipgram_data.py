@@ -25,6 +25,7 @@ __all__ = [
     "noise_distribution",
     "AliasSampler",
     "SkipGramSample",
+    "draw_windows",
     "draw_skipgram_sample",
     "SkipGramBatch",
     "SkipGramData",
@@ -41,14 +42,24 @@ def _counts(counts) -> np.ndarray:
     return counts.copy()
 
 
-def keep_probabilities(counts: np.ndarray, t: float = 1e-4, unk: int | None = 0) -> np.ndarray:
+SUBSAMPLING_FORMULAS = ("d2l", "word2vec")
+
+
+def keep_probabilities(counts: np.ndarray, t: float = 1e-4, unk: int | None = 0, formula: str = "d2l") -> np.ndarray:
     """Probability of keeping each token id when subsampling frequent words.
 
-    ``P(keep w) = min(1, sqrt(t / f(w)))`` with ``f(w)`` the word's share of all
-    tokens, ``<unk>`` excluded from the total; ``<unk>`` itself is always dropped.
+    With ``f(w)`` the word's share of all tokens (``<unk>`` excluded from the
+    total; ``<unk>`` itself is always dropped):
+
+    * ``formula="d2l"`` (and the word2vec paper): ``P(keep w) = min(1, sqrt(t / f(w)))``;
+    * ``formula="word2vec"`` (word2vec's C code and gensim):
+      ``P(keep w) = min(1, sqrt(t / f(w)) + t / f(w))``, which keeps more of
+      the frequent words.
+
     Pass ``unk=None`` for a closed vocabulary (no unknown token: every id is a word).
     """
     t = _checks.positive("t", t)
+    _checks.choice("formula", formula, SUBSAMPLING_FORMULAS)
     counts = _counts(counts)
     if unk is not None:
         counts[_checks.integer("unk", unk, 0, len(counts) - 1)] = 0.0
@@ -56,7 +67,8 @@ def keep_probabilities(counts: np.ndarray, t: float = 1e-4, unk: int | None = 0)
         raise ValueError("counts are all zero (apart from <unk>): the corpus has no word to keep")
     freq = counts / counts.sum()
     with np.errstate(divide="ignore"):
-        keep = np.minimum(1.0, np.sqrt(t / freq))
+        ratio = t / freq
+        keep = np.minimum(1.0, np.sqrt(ratio) + (ratio if formula == "word2vec" else 0.0))
     keep[counts == 0] = 0.0
     return keep
 
@@ -144,6 +156,36 @@ def _draw_excluding(p: np.ndarray, excluded: np.ndarray, size: int, rng: np.rand
     return out
 
 
+def draw_windows(
+    ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, max_window_size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Subsample, draw a window size per center, and find each center's contexts.
+
+    Returns ``(center_ids, context_ids)``: the ids of the centers that have at
+    least one context, shape ``(C,)``, and their context ids, shape
+    ``(C, 2 * max_window_size)`` with ``-1`` where there is none. Reading the
+    nonzero entries row by row gives d2l's (center, context) pairs in d2l's order.
+
+    Raises:
+        ValueError: no two kept tokens share a sentence (no pair at all).
+    """
+    kept = rng.random(len(ids)) < keep[ids]
+    ids, sentence = ids[kept].astype(np.int32), sentence[kept]
+    n = len(ids)
+    window = rng.integers(1, max_window_size + 1, size=n)
+    offsets = np.concatenate([np.arange(-max_window_size, 0), np.arange(1, max_window_size + 1)])
+    position = np.arange(n)[:, None] + offsets  # (n, 2w): candidate context positions
+    inside = (position >= 0) & (position < n)
+    position = np.where(inside, position, 0)
+    valid = inside & (sentence[position] == sentence[:, None]) & (np.abs(offsets) <= window[:, None])
+    has_context = valid.any(axis=1)  # one-word sentences give no pairs
+    if not has_context.any():
+        raise ValueError(f"the draw holds no (center, context) pair: after subsampling, {n} tokens are left "
+                         "and no two of them share a sentence; use a larger corpus or a larger t")
+    context_ids = np.where(valid, ids[position], -1)[has_context]
+    return ids[has_context], context_ids
+
+
 def draw_skipgram_sample(
     ids: np.ndarray,
     sentence: np.ndarray,
@@ -167,23 +209,8 @@ def draw_skipgram_sample(
     """
     max_window_size = _checks.integer("max_window_size", max_window_size, 1)
     num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
-    kept = rng.random(len(ids)) < keep[ids]
-    ids, sentence = ids[kept].astype(np.int32), sentence[kept]
-    n = len(ids)
-    window = rng.integers(1, max_window_size + 1, size=n)
-    offsets = np.concatenate([np.arange(-max_window_size, 0), np.arange(1, max_window_size + 1)])
-    position = np.arange(n)[:, None] + offsets  # (n, 2w): candidate context positions
-    inside = (position >= 0) & (position < n)
-    position = np.where(inside, position, 0)
-    valid = inside & (sentence[position] == sentence[:, None]) & (np.abs(offsets) <= window[:, None])
-    contexts_per_center = valid.sum(axis=1)
-    has_context = contexts_per_center > 0  # one-word sentences give no pairs
-    if not has_context.any():
-        raise ValueError(f"the draw holds no (center, context) pair: after subsampling, {n} tokens are left "
-                         "and no two of them share a sentence; use a larger corpus or a larger t")
-    context_ids = np.where(valid, ids[position], -1)[has_context]  # (C, 2w), -1 = none
-    contexts_per_center = contexts_per_center[has_context]
-    center_ids = ids[has_context]
+    center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)  # (C,), (C, 2w)
+    contexts_per_center = (context_ids >= 0).sum(axis=1)
     rows, cols = np.nonzero(context_ids >= 0)  # row-major: grouped by center, d2l's order
     negatives = noise.sample(rng, (len(rows), num_noise_words))
     check = np.arange(len(rows))

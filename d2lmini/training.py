@@ -143,6 +143,7 @@ def fit(
     callback: Callback | None = None,
     updates_per_epoch_reported: int = 10,
     after_step: Callable[[int, float], bool] | None = None,
+    on_epoch_end: Callable[[int, History], None] | None = None,
 ) -> History:
     """The loop skeleton every trainer shares.
 
@@ -155,6 +156,7 @@ def fit(
         callback: called with ``(progress, {"loss": mean so far this epoch})``
             ``updates_per_epoch_reported`` times per epoch.
         after_step: ``after_step(global_step, progress) -> stop``, e.g. validation.
+        on_epoch_end: ``on_epoch_end(epoch, history)`` after each epoch, outside the timed part.
 
     Raises:
         DivergedError: the loss became non-finite; names the epoch and the step.
@@ -178,11 +180,11 @@ def fit(
 
     stop, steps_done = False, 0
     for epoch in range(num_epochs):
+        _sync(device)
+        start = time.perf_counter()  # the epoch's time includes drawing its batches
         epoch_batches = batches(epoch)
         num_batches = len(epoch_batches) if hasattr(epoch_batches, "__len__") else 0
         report_every = max(1, num_batches // max(1, updates_per_epoch_reported)) if num_batches else 0
-        _sync(device)
-        start = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
         count = examples = 0
         extra: dict[str, int] = {}
@@ -223,6 +225,8 @@ def fit(
                                "examples": examples, **extra})
         if callback is not None and not report_every:
             callback(float(epoch + 1), {"loss": epoch_loss / count})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, history)
         if stop:
             break
     return history

@@ -230,3 +230,14 @@ def test_d2l_padded_masked_loss_equals_the_padding_free_weighted_loss():
     d2l = d2lmini.sigmoid_bce_loss(pred, label.float(), mask)
     assert torch.allclose(ours, d2l, rtol=1e-5, atol=1e-6)
     assert ours.mean().item() == pytest.approx(d2l.mean().item(), rel=1e-5)
+
+
+def test_word2vec_subsampling_formula_keeps_more_frequent_words():
+    counts = np.array([7, 1000, 10, 0, 1])
+    d2l = sampling.keep_probabilities(counts, t=1e-2)
+    w2v = sampling.keep_probabilities(counts, t=1e-2, formula="word2vec")
+    ratio = 1e-2 / (1000 / 1011)
+    assert w2v[1] == pytest.approx(np.sqrt(ratio) + ratio) and w2v[1] > d2l[1]  # word2vec's C code and gensim
+    assert w2v[0] == 0.0 and w2v[2] == 1.0
+    with pytest.raises(ValueError, match="formula must be one of"):
+        sampling.keep_probabilities(counts, formula="gensim")
