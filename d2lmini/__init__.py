@@ -4,7 +4,7 @@ One module per stage of the road every chapter walks:
 
     download -> corpus -> vocabulary -> samples -> batches -> model -> training -> embeddings -> evaluation
     datasets    corpus    vocab        skipgram_data / cooccurrence  models  training  embeddings   evaluation
-                                       batching
+                                       batching                               fast_skipgram
 
 ``seed_style`` keeps the seed-faithful references the fast versions are
 measured against; ``zoo`` caches trained models shared between chapters.
@@ -28,6 +28,7 @@ from .datasets import (
     read_sentences,
 )
 from .embeddings import Embeddings
+from .fast_skipgram import train_skipgram_fast
 from .lm_queries import find_occurrences, predict_next_word
 from .models import GloVe, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
 from .seed_style import cooccurrence_reference
@@ -79,5 +80,6 @@ __all__ = [
     "train_glove",
     "train_lm",
     "train_skipgram",
+    "train_skipgram_fast",
     "zoo",
 ]

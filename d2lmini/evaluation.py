@@ -18,7 +18,8 @@ from scipy import stats
 from . import _checks
 from .embeddings import Embeddings
 
-__all__ = ["BENCHMARK_FILES", "benchmark_path", "evaluate_word_pairs", "evaluate_word_analogies", "evaluate"]
+__all__ = ["BENCHMARK_FILES", "benchmark_path", "evaluate_word_pairs", "evaluate_word_analogies", "evaluate",
+           "common_vocabulary", "similarity_scores"]
 
 BENCHMARK_FILES = {
     "wordsim353": "wordsim353.tsv",
@@ -153,15 +154,33 @@ def evaluate_word_analogies(
     return (len(total["correct"]) / answered if answered else 0.0), sections
 
 
-def evaluate(vectors: Embeddings) -> dict[str, float]:
-    """Spearman correlations on WordSim-353 and SimLex-999 and Google-analogy accuracy,
-    each with its coverage (share of items in the vocabulary)."""
+def common_vocabulary(*models: Embeddings) -> list[Embeddings]:
+    """Each model restricted to the words all of them have (in its own order), so that every
+    model is scored on the same benchmark items."""
+    models = [_check_embeddings(m) for m in models]
+    shared = set(models[0].words).intersection(*(m.words for m in models[1:]))
+    restricted = []
+    for m in models:
+        rows = [i for i, w in enumerate(m.words) if w in shared]
+        restricted.append(Embeddings([m.words[i] for i in rows], m.vectors[rows]))
+    return restricted
+
+
+def similarity_scores(vectors: Embeddings) -> dict[str, float]:
+    """Spearman correlations on WordSim-353 and SimLex-999 (the pairs in the vocabulary), with coverage."""
     vectors = _check_embeddings(vectors)
     results = {}
     for name in ("wordsim353", "simlex999"):
         _, spearman, oov = evaluate_word_pairs(vectors, benchmark_path(name))
         results[f"{name}_spearman"] = float(spearman.statistic)
         results[f"{name}_coverage"] = 1.0 - oov / 100.0
+    return results
+
+
+def evaluate(vectors: Embeddings) -> dict[str, float]:
+    """Spearman correlations on WordSim-353 and SimLex-999 and Google-analogy accuracy,
+    each with its coverage (share of items in the vocabulary)."""
+    results = similarity_scores(vectors)
     accuracy, sections = evaluate_word_analogies(vectors, benchmark_path("google_analogies"))
     total = sections[-1]
     answered = len(total["correct"]) + len(total["incorrect"])

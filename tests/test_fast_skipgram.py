@@ -1,0 +1,158 @@
+"""The fast skip-gram trainer computes SGNS exactly: loss and gradients against autograd and finite
+differences, shared noise words unbiased, seeded runs reproducible."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import d2lmini
+from d2lmini import gradcheck
+from d2lmini.fast_skipgram import AliasTable, sgns_block_gradients, sgns_block_step, train_skipgram_fast
+
+
+def tiny_block(dtype=torch.float64, seed=0, groups=3, group_size=4, k=5, vocab=11, dim=6):
+    g = torch.Generator().manual_seed(seed)
+    center = torch.randn(vocab, dim, generator=g, dtype=dtype) * 0.5
+    context = torch.randn(vocab, dim, generator=g, dtype=dtype) * 0.5
+    b = groups * group_size
+    centers = torch.randint(vocab, (b,), generator=g)
+    contexts = torch.randint(vocab, (b,), generator=g)
+    negatives = torch.randint(vocab, (groups, k), generator=g)
+    return center, context, centers, contexts, negatives
+
+
+def sgns_objective(center, context, centers, contexts, negatives):
+    """SGNS written directly, pair by pair: -log s(v.u) - sum_k log s(-v.n_k), each pair with its group's noise."""
+    group_size = len(centers) // len(negatives)
+    total = 0.0
+    for i in range(len(centers)):
+        v, u = center[centers[i]], context[contexts[i]]
+        total = total - F.logsigmoid(v @ u)
+        for n in negatives[i // group_size]:
+            total = total - F.logsigmoid(-(v @ context[n]))
+    return total
+
+
+def test_loss_and_gradients_equal_autograd_of_the_sgns_objective():
+    center, context, centers, contexts, negatives = tiny_block()
+    loss, grad_v, grad_u, grad_noise = sgns_block_gradients(center, context, centers, contexts, negatives)
+    c, o = center.clone().requires_grad_(), context.clone().requires_grad_()
+    direct = sgns_objective(c, o, centers, contexts, negatives)
+    direct.backward()
+    assert loss.item() == pytest.approx(direct.item(), rel=1e-12)
+    # Scatter the row gradients back into full tables, as the SGD step does.
+    full_c = torch.zeros_like(center).index_add_(0, centers, grad_v)
+    full_o = torch.zeros_like(context).index_add_(0, contexts, grad_u)
+    full_o.index_add_(0, negatives.reshape(-1), grad_noise.reshape(-1, center.shape[1]))
+    assert torch.allclose(full_c, c.grad, atol=1e-12) and torch.allclose(full_o, o.grad, atol=1e-12)
+
+
+def test_gradients_pass_a_finite_difference_check():
+    center, context, centers, contexts, negatives = tiny_block(seed=1)
+    _, grad_v, grad_u, grad_noise = sgns_block_gradients(center, context, centers, contexts, negatives)
+    grads = {"center": torch.zeros_like(center).index_add_(0, centers, grad_v).numpy(),
+             "context": torch.zeros_like(context).index_add_(0, contexts, grad_u)
+             .index_add_(0, negatives.reshape(-1), grad_noise.reshape(-1, center.shape[1])).numpy()}
+    params = {"center": center.numpy(), "context": context.numpy()}  # shares memory with the tensors
+
+    def loss():
+        return sgns_block_gradients(center, context, centers, contexts, negatives)[0].item()
+
+    worst = gradcheck.check_gradient(loss, params, grads, num_checks=30, eps=1e-6)
+    assert max(worst.values()) < 1e-6
+
+
+def test_an_sgd_step_moves_exactly_the_touched_rows_by_minus_lr_times_the_gradient():
+    center, context, centers, contexts, negatives = tiny_block(dtype=torch.float32, vocab=40)
+    before_c, before_o = center.clone(), context.clone()
+    c, o = center.clone().requires_grad_(), context.clone().requires_grad_()
+    sgns_objective(c, o, centers, contexts, negatives).backward()
+    sgns_block_step(center, context, centers, contexts, negatives, lr=0.1)
+    assert torch.allclose(center, before_c - 0.1 * c.grad, atol=1e-6)
+    assert torch.allclose(context, before_o - 0.1 * o.grad, atol=1e-6)
+    untouched = torch.ones(40, dtype=torch.bool)
+    untouched[torch.cat([centers, contexts, negatives.reshape(-1)])] = False
+    assert torch.equal(context[untouched], before_o[untouched])
+
+
+def test_shared_noise_words_give_an_unbiased_estimate_of_the_per_pair_loss():
+    torch.manual_seed(0)
+    vocab, dim, k, group_size = 30, 4, 5, 8
+    center, context = torch.randn(vocab, dim) * 0.7, torch.randn(vocab, dim) * 0.7
+    p = np.arange(1, vocab + 1, dtype=np.float64) ** 0.75
+    p /= p.sum()
+    table = AliasTable(p, torch.device("cpu"))
+    centers = torch.randint(vocab, (group_size * 4,))
+    contexts = torch.randint(vocab, (group_size * 4,))
+    # Expected loss: each pair's K noise words are independent draws from p.
+    v = center[centers]
+    noise_term = -(F.logsigmoid(-(v @ context.T)) * torch.as_tensor(p, dtype=torch.float32)).sum(1)
+    expected = (-F.logsigmoid((v * context[contexts]).sum(1)) + k * noise_term).sum().item()
+    g = torch.Generator().manual_seed(1)
+    repeats = 100  # each call scores the block 100 times, every copy with its own noise draws
+    draws = [sgns_block_gradients(center, context, centers.repeat(repeats), contexts.repeat(repeats),
+                                  table.sample((4 * repeats, k), g))[0].item() / repeats for _ in range(40)]
+    mean, sem = np.mean(draws), np.std(draws) / np.sqrt(len(draws))
+    assert abs(mean - expected) < 4 * sem, (mean, expected, sem)
+
+
+def test_alias_table_draws_the_distribution():
+    p = np.array([0.0, 0.5, 0.25, 0.125, 0.125])
+    draws = AliasTable(p, torch.device("cpu")).sample((200_000,), torch.Generator().manual_seed(0))
+    freq = np.bincount(draws.numpy(), minlength=5) / len(draws)
+    assert freq[0] == 0 and np.abs(freq - p).max() < 0.005
+
+
+def corpus():
+    sentences = [list("abcdefghij"), list("jihgfedcba"), list("aceg"), list("bdfh")] * 50
+    vocab = d2lmini.Vocab(sentences)
+    return vocab.encode(sentences), vocab
+
+
+def test_a_seeded_cpu_run_is_reproducible_and_lowers_the_loss():
+    ids, vocab = corpus()
+    runs = [train_skipgram_fast(ids, vocab, embed_size=8, num_epochs=4, lr=0.05, t=1.0, block_size=64,
+                                group_size=4, seed=3, device="cpu") for _ in range(2)]
+    (m1, h1), (m2, h2) = runs
+    assert torch.equal(m1.center.weight, m2.center.weight) and torch.equal(m1.context.weight, m2.context.weight)
+    assert h1["loss"] == h2["loss"]
+    assert h1["loss"][-1] < 0.9 * h1["loss"][0]
+    other, _ = train_skipgram_fast(ids, vocab, embed_size=8, num_epochs=1, t=1.0, block_size=64, group_size=4,
+                                   seed=4, device="cpu")
+    assert not torch.equal(other.center.weight, m1.center.weight)
+
+
+def test_epoch_hook_sees_the_model_after_each_epoch():
+    ids, vocab = corpus()
+    seen = []
+    train_skipgram_fast(ids, vocab, embed_size=4, num_epochs=3, t=1.0, block_size=32, group_size=4,
+                        on_epoch_end=lambda epoch, model, history: seen.append((epoch, len(history.epochs))))
+    assert seen == [(0, 1), (1, 2), (2, 3)]
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"group_size": 0}, ValueError, "group_size must be an integer >= 1"),
+    ({"block_size": 2, "group_size": 4}, ValueError, "block_size must be an integer >= 4"),
+    ({"lr": -1}, ValueError, "lr must be a number > 0"),
+    ({"num_epochs": 1.5}, TypeError, "num_epochs must be an integer"),
+])
+def test_bad_arguments(kwargs, error, message):
+    ids, vocab = corpus()
+    with pytest.raises(error, match=message):
+        train_skipgram_fast(ids, vocab, **kwargs)
+
+
+def test_a_diverging_run_stops_with_an_error():
+    ids, vocab = corpus()
+    with pytest.raises(d2lmini.DivergedError, match="smaller learning rate"):
+        train_skipgram_fast(ids, vocab, embed_size=8, num_epochs=3, lr=1e6, t=1.0, block_size=64, group_size=4)
+
+
+def test_hogwild_workers_train_the_same_objective():
+    ids, vocab = corpus()
+    model, history = train_skipgram_fast(ids, vocab, embed_size=8, num_epochs=4, lr=0.05, t=1.0, block_size=32,
+                                         group_size=4, workers=2, seed=0)
+    assert history["loss"][-1] < 0.9 * history["loss"][0]
+    assert sum(row["examples"] for row in history.epochs) == history.examples > 0
+    assert torch.isfinite(model.center.weight).all()
