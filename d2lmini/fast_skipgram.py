@@ -147,6 +147,7 @@ def train_skipgram_fast(
     group_size: int = 8,
     block_size: int = 1024,
     workers: int = 1,
+    shuffle: str = "pairs",
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callable[[float, dict[str, float]], None] | None = None,
@@ -167,6 +168,11 @@ def train_skipgram_fast(
     Args:
         corpus: sentences of ids encoded with ``vocab``.
         workers: threads updating the tables at once (Hogwild); 1 is deterministic.
+        shuffle: the order of an epoch's pairs: ``"pairs"`` (every pair anywhere),
+            ``"centers"`` (a center's pairs together, centers in random order) or
+            ``"none"`` (corpus order, as word2vec). With blocks, the order decides
+            which updates are summed together; on PTB, keeping a center's pairs
+            together favoured WordSim-353 and corpus order SimLex-999.
         on_epoch_end: called as ``on_epoch_end(epoch, model, history)`` after
             each epoch, outside the timed part (e.g. to score the vectors).
 
@@ -189,6 +195,7 @@ def train_skipgram_fast(
     block_size = _checks.integer("block_size", block_size, group_size)
     block_size -= block_size % group_size
     workers = _checks.integer("workers", workers, 1)
+    _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
     seed = _checks.integer("seed", seed, 0)
     device = _device(device)
 
@@ -209,15 +216,20 @@ def train_skipgram_fast(
 
     def epoch_blocks(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)
+        if shuffle == "centers":  # each center's pairs stay together; centers in random order
+            order = rng.permutation(len(center_ids))
+            center_ids, context_ids = center_ids[order], context_ids[order]
         rows, cols = np.nonzero(context_ids >= 0)
-        order = rng.permutation(len(rows))
         pairs = len(rows) - len(rows) % group_size
         if pairs == 0:
             raise ValueError(f"an epoch drew {len(rows)} pairs, fewer than group_size={group_size}; "
                              "use a larger corpus or a smaller group_size")
-        order = order[:pairs]
-        centers = torch.from_numpy(center_ids[rows[order]].astype(np.int64)).to(device)
-        contexts = torch.from_numpy(context_ids[rows[order], cols[order]].astype(np.int64)).to(device)
+        if shuffle == "pairs":
+            order = rng.permutation(len(rows))[:pairs]
+            rows, cols = rows[order], cols[order]
+        rows, cols = rows[:pairs], cols[:pairs]
+        centers = torch.from_numpy(center_ids[rows].astype(np.int64)).to(device)
+        contexts = torch.from_numpy(context_ids[rows, cols].astype(np.int64)).to(device)
         if state["pairs_total"] is None:  # the schedule's length, from the first epoch's size
             state["pairs_total"] = pairs * num_epochs
         blocks = [(centers[i:i + block_size], contexts[i:i + block_size]) for i in range(0, pairs, block_size)]

@@ -156,3 +156,13 @@ def test_hogwild_workers_train_the_same_objective():
     assert history["loss"][-1] < 0.9 * history["loss"][0]
     assert sum(row["examples"] for row in history.epochs) == history.examples > 0
     assert torch.isfinite(model.center.weight).all()
+
+
+@pytest.mark.parametrize("shuffle", ["pairs", "centers", "none"])
+def test_every_pair_order_trains(shuffle):
+    ids, vocab = corpus()
+    _, history = train_skipgram_fast(ids, vocab, embed_size=8, num_epochs=3, lr=0.05, t=1.0, block_size=32,
+                                     group_size=4, shuffle=shuffle)
+    assert history["loss"][-1] < history["loss"][0]
+    with pytest.raises(ValueError, match="shuffle must be one of"):
+        train_skipgram_fast(ids, vocab, shuffle="random")
