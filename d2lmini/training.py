@@ -172,10 +172,9 @@ def fit(
         first = int(bad_step.item())
         if first >= 0:
             raise DivergedError(
-                f"the training loss became NaN or infinite at epoch {epoch + 1}, step {first + 1} "
-                f"(or grew over {EXPLODED:g} times its first value; steps count from the start of training, "
-                f"{num_batches} per epoch) with lr={lr:g}: training diverged. "
-                f"Retrain with a smaller learning rate, e.g. lr={lr / 10:g}."
+                f"training diverged at epoch {epoch + 1}, step {first + 1} (steps count from the start of "
+                f"training, {num_batches} per epoch): the loss became NaN, infinite or over {EXPLODED:g} "
+                f"times its first value with lr={lr:g}. Retrain with a smaller learning rate, e.g. lr={lr / 10:g}."
             )
 
     stop, steps_done = False, 0
