@@ -22,11 +22,15 @@ def _show(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _number(x) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def _range_text(low, high, low_open: bool = False) -> str:
-    low_text = f"{low:g}" if low is not None else None
+    low_text = _number(low) if low is not None else None
     if high is None:
         return f"> {low_text}" if low_open else f">= {low_text}"
-    return f"in ({low_text}, {high:g}]" if low_open else f"in [{low_text}, {high:g}]"
+    return f"in ({low_text}, {_number(high)}]" if low_open else f"in [{low_text}, {_number(high)}]"
 
 
 def integer(name: str, value, low: int | None = None, high: int | None = None) -> int:
@@ -57,6 +61,27 @@ def real(name: str, value, low: float | None = None, high: float | None = None, 
 def positive(name: str, value) -> float:
     """A finite real number ``> 0``."""
     return real(name, value, 0.0, low_open=True)
+
+
+def boolean(name: str, value) -> bool:
+    """``value`` if it is ``True`` or ``False`` (a string such as ``"False"`` is refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_show(value)} of type {type(value).__name__}")
+    return bool(value)
+
+
+def lm_arrays(split: str, inputs, targets, vocab_size: int | None, context_len: int | None) -> tuple:
+    """A split of next-word examples: ``(N, context_len)`` input ids and ``(N,)`` target ids, N >= 1."""
+    inputs = id_array(f"{split}_inputs", inputs, vocab_size)
+    targets = id_array(f"{split}_targets", targets, vocab_size)
+    if inputs.ndim != 2 or (context_len is not None and inputs.shape[1] != context_len):
+        raise ValueError(f"{split}_inputs must have shape (N, {context_len or 'context_len'}), got {inputs.shape}")
+    if targets.ndim != 1 or len(targets) != len(inputs):
+        raise ValueError(f"{split}_targets must have shape ({len(inputs)},) to match {split}_inputs, "
+                         f"got {targets.shape}")
+    if len(inputs) == 0:
+        raise ValueError(f"the {split} split is empty: it must hold at least one example")
+    return inputs, targets
 
 
 def choice(name: str, value, choices: Collection):

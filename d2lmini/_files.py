@@ -1,6 +1,7 @@
 """Writing into the cache safely (private): temporary names, stale leftovers, permissions, locks.
 
-Every file or folder d2lmini writes is first written under a temporary name
+Every file or folder d2lmini writes (downloads, extractions, cached models,
+exported vectors) is first written under a temporary name
 ``.<name>.<host>.<pid>.<random><suffix>`` in the same folder, then renamed into
 place, so readers never see half of it. The host and process id in the name
 let a later call remove what a killed process left behind, without touching
@@ -16,6 +17,7 @@ import hashlib
 import os
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,9 +32,21 @@ STALE_SECONDS = 24 * 3600  # any leftover older than this is removed, whoever wr
 _HOST = socket.gethostname().replace(".", "-") or "host"
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
+    """The process's umask, read without changing it where the system allows (Linux's /proc)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # elsewhere: set and restore at once, serialised between our threads
+        mask = os.umask(0o022)
+        os.umask(mask)
     return mask
 
 
@@ -148,8 +162,16 @@ def manifest_of(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, list]:
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in skip}
 
 
-def manifest_problem(folder: Path, manifest: dict[str, list]) -> str | None:
-    """What is wrong with ``folder`` against ``manifest`` (first problem found), or ``None``."""
+def manifest_problem(folder: Path, manifest) -> str | None:
+    """What is wrong with ``folder`` against ``manifest`` (first problem found), or ``None``.
+
+    A manifest that lists no file, or is not a ``{path: [size, sha256]}`` mapping, is a problem too.
+    """
+    if not isinstance(manifest, dict) or not manifest:
+        return "its list of files is empty or malformed"
+    if not all(isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
+               and isinstance(entry[1], str) for entry in manifest.values()):
+        return "its list of files is malformed"
     for relative, (size, digest) in manifest.items():
         path = folder / relative
         if not path.is_file():

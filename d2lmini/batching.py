@@ -36,15 +36,19 @@ def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
 
 
 class TensorBatches(Dataset):
-    """Tensors of equal length, indexed by a whole batch of indices at once."""
+    """Tensors of equal length, indexed by a whole batch of indices at once.
 
-    def __init__(self, *tensors: torch.Tensor) -> None:
+    ``vocab`` (optional) is the vocabulary whose ids the tensors hold; training
+    loops use it to check that a model has one row per word.
+    """
+
+    def __init__(self, *tensors: torch.Tensor, vocab: Vocab | None = None) -> None:
         if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
             raise TypeError("TensorBatches needs at least one torch.Tensor (convert arrays with torch.as_tensor)")
         if any(len(t) != len(tensors[0]) for t in tensors):
             lengths = [len(t) for t in tensors]
             raise ValueError(f"TensorBatches needs tensors of the same length, got lengths {lengths}")
-        self.tensors = tensors
+        self.tensors, self.vocab = tensors, vocab
 
     def __len__(self) -> int:
         return len(self.tensors[0])
@@ -77,9 +81,9 @@ class ShuffledBatches(Sampler):
 
 
 def batch_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool = True,
-                 seed: int | torch.Generator | None = None) -> DataLoader:
+                 seed: int | torch.Generator | None = None, vocab: Vocab | None = None) -> DataLoader:
     """A DataLoader over equal-length tensors that gathers whole batches at once."""
-    dataset = TensorBatches(*tensors)
+    dataset = TensorBatches(*tensors, vocab=vocab)
     sampler = ShuffledBatches(len(dataset), batch_size, shuffle=shuffle, seed=seed)
     # The loader's own generator only seeds worker processes; giving it one keeps the
     # DataLoader from drawing that seed from the caller's global RNG.
@@ -98,6 +102,8 @@ def load_data_ptb_glove(
     _checks.integer("batch_size", batch_size, 1)
     _checks.integer("window_size", window_size, 1)
     _checks.integer("min_freq", min_freq, 0)
+    if not isinstance(seed, torch.Generator) and seed is not None:
+        _checks.integer("seed", seed, 0)
     sentences = read_ptb("train")
     vocab = Vocab(sentences, min_freq=min_freq)
     counts = cooccurrence(vocab.encode(sentences), window_size, len(vocab)).tocoo()
@@ -107,6 +113,7 @@ def load_data_ptb_glove(
         torch.from_numpy(counts.data.astype(np.float32)),
         batch_size=batch_size,
         seed=seed,
+        vocab=vocab,
     )
     return loader, vocab
 

@@ -43,7 +43,10 @@ def flatten_corpus(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np
                         "encode the sentences first, e.g. vocab.encode(sentences)") from None
     if lengths.sum() == 0:
         raise ValueError("corpus is empty: it must hold at least one sentence with one token")
-    flat = np.array(list(chain.from_iterable(corpus)))
+    try:
+        flat = np.array(list(chain.from_iterable(corpus)))
+    except ValueError:  # ragged: a sentence holds lists
+        raise TypeError("corpus must be a list of sentences, each a flat sequence of integer ids") from None
     if flat.dtype.kind in "US":
         raise TypeError("corpus holds words, not ids: encode the sentences first, e.g. vocab.encode(sentences)")
     ids = _checks.id_array("corpus", flat, vocab_size).astype(np.int64, copy=False)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _files
 
 __all__ = ["Embeddings"]
 
@@ -103,10 +102,11 @@ class Embeddings:
         best = np.argsort(distances, kind="stable")[:topn]
         return [(self.words[i], float(distances[i])) for i in best]
 
-    def _check_topn(self, topn: int) -> int:
-        if len(self) < 2:
-            raise ValueError("neighbour queries need at least two words in the embeddings")
-        return _checks.integer("topn", topn, 1, len(self) - 1)
+    def _check_topn(self, topn: int, excluded: int = 1) -> int:
+        """``topn`` as an int, at most the number of words left once the query words are excluded."""
+        if len(self) <= excluded:
+            raise ValueError(f"the query excludes {excluded} of the {len(self)} words: none is left to return")
+        return _checks.integer("topn", topn, 1, len(self) - excluded)
 
     def most_similar(
         self, positive: str | Iterable[str], negative: Iterable[str] = (), topn: int = 10
@@ -122,7 +122,7 @@ class Embeddings:
         if not positive and not negative:
             raise ValueError("most_similar needs at least one positive or negative word")
         rows = [self.index(w) for w in positive + negative]
-        topn = self._check_topn(topn)
+        topn = self._check_topn(topn, excluded=len(set(rows)))
         signs = np.array([1.0] * len(positive) + [-1.0] * len(negative), dtype=np.float32)
         query = (signs[:, None] * self._unit[rows]).mean(axis=0)
         query /= max(np.linalg.norm(query), 1e-12)
@@ -142,7 +142,7 @@ class Embeddings:
         if not positive:
             raise ValueError("most_similar_cosmul needs at least one positive word")
         rows = [self.index(w) for w in positive + negative]
-        topn = self._check_topn(topn)
+        topn = self._check_topn(topn, excluded=len(set(rows)))
         shifted = lambda word: (1.0 + self._unit @ self._unit[self.index(word)]) / 2  # noqa: E731
         scores = np.prod([shifted(w) for w in positive], axis=0)
         scores = scores / (np.prod([shifted(w) for w in negative], axis=0) + 1e-6)
@@ -152,6 +152,8 @@ class Embeddings:
 
     def doesnt_match(self, words: Iterable[str]) -> str:
         """The word furthest (by cosine) from the mean of the unit vectors of ``words``."""
+        if isinstance(words, str):
+            raise TypeError(f"words must be a list of words, got the string {words!r}")
         words = list(words)
         if len(words) < 2:
             raise ValueError(f"doesnt_match needs at least two words, got {words!r}")
@@ -183,15 +185,16 @@ class Embeddings:
         path = Path(path)
         if any(not w or any(c.isspace() for c in w) for w in self.words):
             raise ValueError("words must be non-empty and contain no whitespace for the word2vec text format")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        tmp = _files.temp_path(_files.make_folder(path.parent), path.name)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with open(tmp, "x", encoding="utf-8") as f:
                 f.write(f"{len(self)} {self.vector_size}\n")
                 for word, row in zip(self.words, self.vectors):
                     f.write(word + " " + " ".join(format(float(x), ".9g") for x in row) + "\n")
+            _files.follow_umask(tmp)
             os.replace(tmp, path)
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load_word2vec_format(cls, path: str | os.PathLike) -> Embeddings:

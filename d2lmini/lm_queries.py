@@ -23,6 +23,10 @@ def predict_next_word(model: torch.nn.Module, vocab: Vocab, w1: str, w2: str, w3
                       k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` most probable next words after ``w1 w2 w3``, with their probabilities, most probable first."""
     k = _checks.integer("k", k, 1, len(vocab))
+    size = getattr(model, "vocab_size", None)
+    if size is not None and size != len(vocab):
+        raise ValueError(f"the model predicts {size} words but the vocabulary has {len(vocab)}: "
+                         "pass the vocabulary the model was trained with")
     ids = torch.tensor([_ids(vocab, (w1, w2, w3))])
     device = next(model.parameters()).device
     was_training = model.training

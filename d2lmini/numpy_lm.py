@@ -102,6 +102,9 @@ def compute_activations(params: Params, inputs: np.ndarray) -> Activations:
 
 def compute_loss(output_activations: np.ndarray, targets: np.ndarray) -> float:
     """Cross-entropy summed over the batch: ``-sum_b log y_b[target_b]``."""
+    targets = _checks.id_array("targets", targets, output_activations.shape[1])
+    if targets.shape != (len(output_activations),):
+        raise ValueError(f"targets must have shape ({len(output_activations)},), got {targets.shape}")
     return float(-np.log(output_activations[np.arange(len(targets)), targets] + 1e-300).sum())
 
 
@@ -151,6 +154,8 @@ def check_gradients(params: Params, inputs: np.ndarray, targets: np.ndarray, num
 
 def evaluate(params: Params, inputs: np.ndarray, targets: np.ndarray, batch_size: int = 1000) -> float:
     """Mean cross-entropy per 4-gram over a whole split."""
+    if len(inputs) == 0:
+        raise ValueError("inputs is empty: there is nothing to evaluate")
     total = sum(compute_loss(compute_activations(params, inputs[i:i + batch_size]).output_layer,
                              targets[i:i + batch_size]) for i in range(0, len(inputs), batch_size))
     return total / len(inputs)

@@ -315,7 +315,7 @@ class SkipGramData(IterableDataset):
         t = _checks.positive("t", t)
         if not isinstance(seed, np.random.Generator) and seed is not None:
             seed = _checks.integer("seed", seed, 0)
-        self.vocab, self.resample = vocab, bool(resample)
+        self.vocab, self.resample = vocab, _checks.boolean("resample", resample)
         self.ids, self.sentence = flatten_corpus(corpus, len(vocab))
         unk = None if vocab.unk_token is None else vocab.unk
         counts = vocab.counts
@@ -376,6 +376,8 @@ def load_data_ptb(
                         ("num_noise_words", num_noise_words)):
         _checks.integer(name, value, 1)
     min_freq = _checks.integer("min_freq", min_freq, 0)
+    if not isinstance(seed, np.random.Generator) and seed is not None:
+        _checks.integer("seed", seed, 0)
     sentences = read_ptb("train")
     vocab = Vocab(sentences, min_freq=min_freq)
     data = SkipGramData(vocab.encode(sentences), vocab, batch_size, max_window_size, num_noise_words,

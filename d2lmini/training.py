@@ -114,7 +114,7 @@ class DivergedError(FloatingPointError):
     """The training loss became NaN or infinite, or exploded (see :data:`EXPLODED`)."""
 
 
-EXPLODED = 1000.0  # a step loss this many times the first step's means the run diverged
+EXPLODED = 1000.0  # a step loss over this many times max(first step's loss, 1) means the run diverged
 
 
 @dataclass
@@ -161,9 +161,14 @@ def fit(
     Raises:
         DivergedError: the loss became non-finite; names the epoch and the step.
     """
+    num_epochs = _checks.integer("num_epochs", num_epochs, 1)
+    updates_per_epoch_reported = _checks.integer("updates_per_epoch_reported", updates_per_epoch_reported, 1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(progress, metrics), got {callback!r}")
     history = History()
-    # Divergence is tracked on the device, without a synchronisation per step: the first step
-    # whose loss is NaN, infinite, or more than EXPLODED times the first step's loss.
+    # Divergence is tracked on the device, without a synchronisation per step: the first step whose
+    # loss per term is NaN, infinite, or over EXPLODED times the first step's (or EXPLODED, if larger:
+    # a tiny first loss, as GloVe's on rare pairs, must not make ordinary noise look like divergence).
     bad_step = torch.full((), -1, dtype=torch.long, device=device)
     global_step = torch.zeros((), dtype=torch.long, device=device)
     first_loss: torch.Tensor | None = None
@@ -174,7 +179,8 @@ def fit(
             raise DivergedError(
                 f"training diverged at epoch {epoch + 1}, step {first + 1} (steps count from the start of "
                 f"training, {num_batches} per epoch): the loss became NaN, infinite or over {EXPLODED:g} "
-                f"times its first value with lr={lr:g}. Retrain with a smaller learning rate, e.g. lr={lr / 10:g}."
+                f"times its first value with lr={lr:g}. Retrain with a smaller learning rate, e.g. "
+                f"lr={lr / 10:g}; if that does not help, look for invalid values in the data."
             )
 
     stop, steps_done = False, 0
@@ -192,8 +198,8 @@ def fit(
             loss = result.loss_sum.detach()
             mean = loss / max(result.loss_count, 1)
             if first_loss is None:
-                first_loss = mean.abs().clone()
-            healthy = torch.isfinite(mean) & (mean.abs() <= EXPLODED * first_loss + 1e-12)
+                first_loss = torch.clamp(mean.abs(), min=1.0)
+            healthy = torch.isfinite(mean) & (mean.abs() <= EXPLODED * first_loss)
             bad_step = torch.where(healthy | (bad_step >= 0), bad_step, global_step)
             global_step += 1
             loss_sum += loss
@@ -292,8 +298,18 @@ def train_glove(
     model.to(device)
     optimizer = torch.optim.Adagrad(model.parameters(), lr=lr, initial_accumulator_value=initial_accumulator)
 
+    checked = []
+
     def step(batch) -> StepResult:
         center, context, count = (t.to(device) for t in batch)
+        if not checked:  # the first batch tells whether ids and counts fit the model
+            size = getattr(model, "vocab_size", None)
+            if size is not None and max(int(center.max()), int(context.max())) >= size:
+                raise ValueError(f"the data holds word id {max(int(center.max()), int(context.max()))} but the "
+                                 f"model has {size} words: build it with len(vocab) of the data's vocabulary")
+            if not bool((count > 0).all()):
+                raise ValueError("GloVe counts must be > 0 (log x is undefined at 0): pass the nonzero entries")
+            checked.append(True)
         loss = model(center, context, count)
         optimizer.zero_grad(set_to_none=True)
         loss.mean().backward()
@@ -349,10 +365,9 @@ def evaluate_lm(model: torch.nn.Module, inputs, targets, batch_size: int = 4096,
     """Mean cross-entropy (nats per predicted word) of a language model over a whole split."""
     batch_size = _checks.integer("batch_size", batch_size, 1)
     device = _device(device) if device is not None else next(model.parameters()).device
+    inputs, targets = _checks.lm_arrays("evaluated", inputs, targets, getattr(model, "vocab_size", None),
+                                        getattr(model, "context_len", None))
     inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
-    if len(inputs) == 0 or len(inputs) != len(targets):
-        raise ValueError(f"inputs and targets must be non-empty and of equal length, got {len(inputs)} "
-                         f"and {len(targets)}")
     was_training = model.training
     model.eval()
     total = 0.0
@@ -415,10 +430,14 @@ def train_lm(
     seed = _checks.integer("seed", seed, 0)
     vocab_size = len(data.vocab)
     _check_model_vocab(model, vocab_size)
+    context_len = getattr(model, "context_len", None)
+    train_inputs, train_targets = _checks.lm_arrays("train", data.train_inputs, data.train_targets, vocab_size,
+                                                    context_len)
+    if validate_every <= num_epochs * math.ceil(len(train_inputs) / batch_size):  # validation will happen
+        _checks.lm_arrays("valid", data.valid_inputs, data.valid_targets, vocab_size, context_len)
     device = _device(device)
     model.to(device)
-    inputs = torch.as_tensor(_checks.id_array("data.train_inputs", data.train_inputs, vocab_size)).to(device)
-    targets = torch.as_tensor(_checks.id_array("data.train_targets", data.train_targets, vocab_size)).to(device)
+    inputs, targets = torch.as_tensor(train_inputs).to(device), torch.as_tensor(train_targets).to(device)
     if optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     elif optimizer == "adam":

@@ -141,7 +141,9 @@ class Vocab:
 
     def to_tokens(self, indices):
         """Token of an index, or list of tokens for a sequence of indices."""
-        if isinstance(indices, (list, tuple, np.ndarray)):
+        if hasattr(indices, "tolist") and getattr(indices, "ndim", 1) == 0:  # a 0-d array or tensor
+            indices = indices.tolist()
+        if isinstance(indices, (list, tuple)) or hasattr(indices, "tolist"):
             return [self.to_tokens(i) for i in np.asarray(indices).tolist()]
         indices = _checks.integer("index", indices)
         if not 0 <= indices < len(self):
@@ -161,6 +163,11 @@ class Vocab:
     def encode(self, sentences: Iterable[Sequence[str]]) -> list[list[int]]:
         """Map each sentence (a list of tokens) to its list of indices."""
         sentences = _checks.sentences("sentences", sentences)
+        for i, s in enumerate(sentences):
+            if not all(isinstance(t, str) for t in s):
+                bad = next(t for t in s if not isinstance(t, str))
+                raise TypeError(f"sentences[{i}] holds {bad!r} of type {type(bad).__name__}, not a string token; "
+                                "encode words, not ids (is the corpus encoded already?)")
         if self.unk_token is None:
             return [[self.lookup(t) for t in s] for s in sentences]
         get = self.token_to_idx.get

@@ -44,15 +44,22 @@ from .datasets import cache_dir, load_fourgrams
 from .embeddings import Embeddings
 from .models import GloVe, NGramLM, SkipGram
 from .skipgram_data import load_data_ptb
-from .training import History, train_glove, train_lm, train_skipgram
+from .training import History, _device, train_glove, train_lm, train_skipgram
 from .vocab import Vocab
 
 __all__ = ["Word2VecConfig", "GloVeConfig", "NGramLMConfig", "Trained", "cached_path", "code_fingerprint",
            "cached_model", "word2vec_ptb", "glove_ptb", "neural_lm"]
 
 
+# Accepted values of fields, by name, checked when a configuration is made (before any data is read).
+_AT_LEAST_0 = {"min_freq", "seed"}
+_POSITIVE_REALS = {"lr", "x_max", "alpha", "init_std"}
+_CHOICES = {"activation": ("sigmoid", "tanh", "relu"), "optimizer": ("sgd", "adam", "adamw"),
+            "schedule": ("constant", "cosine"), "early_stopping": ("none", "strict", "patience")}
+
+
 def _normalise(config) -> None:
-    """Coerce every field of a frozen config dataclass to its declared type, checking it."""
+    """Coerce every field of a frozen config dataclass to its declared type, checking its value."""
     hints = typing.get_type_hints(type(config))
     for f in dataclasses.fields(config):
         value, kind = getattr(config, f.name), hints[f.name]
@@ -65,11 +72,20 @@ def _normalise(config) -> None:
             if not isinstance(value, bool):
                 raise TypeError(f"{type(config).__name__}.{f.name} must be True or False, got {value!r}")
         elif kind is int:
-            value = _checks.integer(f"{type(config).__name__}.{f.name}", value)
+            value = _checks.integer(f"{type(config).__name__}.{f.name}", value,
+                                    0 if f.name in _AT_LEAST_0 else 1)
         elif kind is float:
-            value = _checks.real(f"{type(config).__name__}.{f.name}", value)
-        elif kind is str and not isinstance(value, str):
-            raise TypeError(f"{type(config).__name__}.{f.name} must be a string, got {value!r}")
+            name = f"{type(config).__name__}.{f.name}"
+            if f.name in _POSITIVE_REALS:
+                value = _checks.positive(name, value)
+            elif f.name == "dropout":
+                value = _checks.real(name, value, 0.0, 0.99)
+            elif f.name == "momentum":
+                value = _checks.real(name, value, 0.0, 1.0)
+            else:
+                value = _checks.real(name, value)
+        elif kind is str:
+            _checks.choice(f"{type(config).__name__}.{f.name}", value, _CHOICES[f.name])
         object.__setattr__(config, f.name, value)
 
 
@@ -201,7 +217,7 @@ def _load(folder: Path, build: Callable[[int], torch.nn.Module]) -> Trained | No
             vocab = Vocab.from_tokens(saved["idx_to_token"], saved["counts"], saved["unk_token"])
             model = build(len(vocab))
             model.load_state_dict(torch.load(entry / "model.pt", map_location="cpu", weights_only=True))
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as err:
             if _read_pointer(folder) != name:
                 continue  # replaced meanwhile
             warnings.warn(f"the cached model in {entry} is damaged ({err}); training it again", stacklevel=3)
@@ -215,6 +231,7 @@ def _store(folder: Path, model: torch.nn.Module, vocab: Vocab, info: dict) -> No
     """Write a complete entry under a temporary name, then make it current atomically."""
     _files.make_folder(folder)
     _files.clean_stale(folder, "entry")
+    _files.clean_stale(folder, "CURRENT")
     tmp = _files.temp_path(folder, "entry", suffix=".tmp")
     try:
         tmp.mkdir()
@@ -240,7 +257,8 @@ def _store(folder: Path, model: torch.nn.Module, vocab: Vocab, info: dict) -> No
 
 
 def cached_model(kind: str, config, build: Callable[[int], torch.nn.Module],
-                 train: Callable[[torch.nn.Module], tuple[Vocab, History]], retrain: bool = False) -> Trained:
+                 train: Callable[[Callable[[int], torch.nn.Module]], tuple[torch.nn.Module, Vocab, History]],
+                 retrain: bool = False, device: torch.device | str | None = None) -> Trained:
     """The one helper behind every kind: load the verified entry, or build, train and store.
 
     Args:
@@ -249,16 +267,19 @@ def cached_model(kind: str, config, build: Callable[[int], torch.nn.Module],
         build: ``build(vocab_size)`` returns a fresh model.
         train: ``train(model_builder)`` trains and returns ``(model, vocab, history)``.
         retrain: train even when a valid entry exists (and replace it).
+        device: where a model loaded from the cache is put (training puts it there too).
 
     Training runs under its own seeded RNG (``config.seed``); the caller's
-    global RNG state is restored afterwards.
+    global RNG state (CPU and every CUDA device) is restored afterwards.
     """
     folder = cached_path(kind, config)
+    device = _device(device)
     if not retrain:
         loaded = _load(folder, build)
         if loaded is not None:
+            loaded.model.to(device)
             return loaded
-    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)
         model, vocab_, history = train(build)
@@ -292,7 +313,7 @@ def word2vec_ptb(config: Word2VecConfig = Word2VecConfig(), retrain: bool = Fals
                                  callback=callback)
         return model, vocab_, history
 
-    return cached_model("word2vec", config, build, train, retrain)
+    return cached_model("word2vec", config, build, train, retrain, device)
 
 
 def glove_ptb(config: GloVeConfig = GloVeConfig(), retrain: bool = False, device=None, callback=None) -> Trained:
@@ -309,7 +330,7 @@ def glove_ptb(config: GloVeConfig = GloVeConfig(), retrain: bool = False, device
         history = train_glove(model, data_iter, config.num_epochs, lr=config.lr, device=device, callback=callback)
         return model, vocab_, history
 
-    return cached_model("glove", config, build, train, retrain)
+    return cached_model("glove", config, build, train, retrain, device)
 
 
 def neural_lm(config: NGramLMConfig = NGramLMConfig(), retrain: bool = False, device=None,
@@ -331,7 +352,7 @@ def neural_lm(config: NGramLMConfig = NGramLMConfig(), retrain: bool = False, de
                            device=device, callback=callback)
         return model, data.vocab, history
 
-    return cached_model("neural_lm", config, build, train, retrain)
+    return cached_model("neural_lm", config, build, train, retrain, device)
 
 
 _TRAINERS = {"word2vec": word2vec_ptb, "glove": glove_ptb, "neural_lm": neural_lm}

@@ -336,14 +336,16 @@ def test_any_failure_of_one_url_moves_on_to_the_next(isolated_data, source):
 
 def test_downloaded_and_extracted_files_follow_the_umask(isolated_data, tmp_path):
     archive, sha = make_bundle(tmp_path, files=1, size=100)
-    old = os.umask(0o022)
+    old = os.umask(0o002)  # group-writable: neither mkstemp's 0600 nor a fixed 0644 would match
     try:
         folder = extract(RemoteFile("bundle.zip", archive.as_uri(), sha))
+        umask_after = os.umask(0o002)
     finally:
         os.umask(old)
-    assert (isolated_data / "bundle.zip").stat().st_mode & 0o777 == 0o644
-    assert folder.stat().st_mode & 0o777 == 0o755
-    assert (folder / "bundle" / "part0.txt").stat().st_mode & 0o777 == 0o644
+    assert umask_after == 0o002  # reading the umask did not change it
+    assert (isolated_data / "bundle.zip").stat().st_mode & 0o777 == 0o664
+    assert folder.stat().st_mode & 0o777 == 0o775
+    assert (folder / "bundle" / "part0.txt").stat().st_mode & 0o777 == 0o664
 
 
 def test_missing_mirror_folder_is_reported(isolated_data, monkeypatch, tmp_path):
@@ -363,3 +365,14 @@ def test_unwritable_cache_names_the_folder(isolated_data, source, monkeypatch):
     monkeypatch.setattr(Path, "mkdir", refuse)
     with pytest.raises(PermissionError, match=rf"cannot write to {isolated_data} .*D2LMINI_CACHE"):
         fetch(remote_for(source))
+
+
+@pytest.mark.parametrize("manifest", ["[]", "null", "{}", '{"bundle/part0.txt": 5}'])
+def test_malformed_extraction_manifest_means_extract_again(isolated_data, tmp_path, manifest):
+    archive, sha = make_bundle(tmp_path, files=1, size=100)
+    remote = RemoteFile("bundle.zip", archive.as_uri(), sha)
+    folder = extract(remote)
+    (folder / datasets.MANIFEST).write_text(manifest)
+    with pytest.warns(UserWarning, match="damaged"):
+        extract(remote)
+    assert datasets._extraction_problem(folder) is None

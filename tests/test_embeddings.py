@@ -68,3 +68,12 @@ def test_nan_vectors_and_mismatched_vocabularies_are_refused():
         Embeddings.from_vocab(vocab, np.zeros((2, 3)))
     with pytest.raises(TypeError, match="every word must be a string"):
         Embeddings([1, 2], np.zeros((2, 3)))
+
+
+def test_queries_never_return_their_own_words():
+    emb = Embeddings(["a", "b", "c"], [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"topn must be an integer in \[1, 1\], got 2"):
+        emb.most_similar(["a", "b"], topn=2)
+    assert [w for w, _ in emb.most_similar(["a", "b"], topn=1)] == ["c"]
+    with pytest.raises(TypeError, match="got the string"):
+        emb.doesnt_match("abc")

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -121,3 +122,46 @@ def test_history_rows_mean_the_same_in_every_loop():
         assert all({"loss", "seconds", "examples"} <= set(row) for row in history.epochs)
         assert history.mean_loss == pytest.approx(sum(r["loss"] * r["examples"] for r in history.epochs)
                                                   / sum(r["examples"] for r in history.epochs))
+
+
+def test_a_tiny_first_loss_does_not_look_like_divergence():
+    # GloVe's loss on a first batch of rare pairs can be ~0.01; ordinary later batches are larger.
+    center, context = torch.tensor([0, 1, 2, 3] * 8), torch.tensor([1, 2, 3, 0] * 8)
+    count = torch.tensor([1.0] * 4 + [50.0] * 28)
+    loader = batch_loader(center, context, count, batch_size=4, shuffle=False)
+    torch.manual_seed(0)
+    history = d2lmini.train_glove(d2lmini.GloVe(4, 2, x_max=100), loader, num_epochs=1, lr=0.05, device="cpu")
+    assert len(history.epochs) == 1
+
+
+def test_glove_data_must_fit_the_model():
+    with pytest.raises(ValueError, match="the data holds word id 5 but the model has 3 words"):
+        d2lmini.train_glove(d2lmini.GloVe(3, 2), tiny_glove_data(), num_epochs=1, device="cpu")
+    bad = batch_loader(torch.tensor([0, 1]), torch.tensor([1, 0]), torch.tensor([0.0, 2.0]), batch_size=2)
+    with pytest.raises(ValueError, match="GloVe counts must be > 0"):
+        d2lmini.train_glove(d2lmini.GloVe(2, 2), bad, num_epochs=1, device="cpu")
+
+
+def test_lm_splits_are_checked_before_training():
+    data = d2lmini.load_fourgrams()
+    V = len(data.vocab)
+
+    def with_(**arrays):
+        fields = {k: getattr(data, k) for k in ("train_inputs", "train_targets", "valid_inputs", "valid_targets",
+                                                 "test_inputs", "test_targets")}
+        return d2lmini.FourGrams(data.vocab, **{**fields, **arrays})
+
+    for arrays, error, message in [
+        ({"valid_inputs": data.valid_inputs.astype(float)}, TypeError, "valid_inputs must hold integer ids"),
+        ({"valid_inputs": data.valid_inputs * 0 + V}, ValueError, "valid_inputs holds id 250"),
+        ({"train_inputs": data.train_inputs[:, :2]}, ValueError, r"train_inputs must have shape \(N, 3\)"),
+        ({"train_targets": data.train_targets[:-5]}, ValueError, "train_targets must have shape"),
+        ({"train_inputs": data.train_inputs[:0], "train_targets": data.train_targets[:0]}, ValueError,
+         "the train split is empty"),
+    ]:
+        with pytest.raises(error, match=message):
+            d2lmini.train_lm(d2lmini.NGramLM(V), with_(**arrays), num_epochs=1, device="cpu")
+    with pytest.raises(ValueError, match=r"evaluated_inputs must have shape \(N, 3\)"):
+        d2lmini.evaluate_lm(d2lmini.NGramLM(V), np.zeros((3, 2), dtype=int), np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="the model predicts 20 words but the vocabulary has 250"):
+        d2lmini.predict_next_word(d2lmini.NGramLM(20), data.vocab, "she", "is", "a")

@@ -94,3 +94,12 @@ def test_rebuilt_from_its_tokens():
     assert again["zzz"] == 0
     with pytest.raises(ValueError, match="must start with the unknown token"):
         Vocab.from_tokens(["a", "b"])
+
+
+def test_encoding_ids_is_refused_and_tensors_are_indices():
+    import torch
+
+    vocab = Vocab([["a", "b", "a"], ["c", "a", "d"]])
+    with pytest.raises(TypeError, match=r"sentences\[0\] holds 1 of type int, not a string token"):
+        vocab.encode([[1, 2, 3]])
+    assert vocab.to_tokens(torch.tensor(3)) == "c" and vocab.to_tokens(np.array(1)) == "a"

@@ -23,7 +23,7 @@ def test_key_normalises_each_field_to_its_declared_type(isolated_cache):
     assert zoo.GloVeConfig(x_max=100).x_max == 100.0 and isinstance(zoo.GloVeConfig(x_max=100).x_max, float)
     import numpy as np
 
-    assert zoo.Word2VecConfig(num_epochs=np.int64(5)) == zoo.Word2VecConfig()
+    assert type(zoo.Word2VecConfig(num_epochs=np.int64(5)).num_epochs) is int
     base = zoo.cached_path("word2vec", zoo.Word2VecConfig())
     assert base != zoo.cached_path("word2vec", zoo.Word2VecConfig(num_epochs=6))
     assert base != zoo.cached_path("glove", zoo.Word2VecConfig())
@@ -32,6 +32,8 @@ def test_key_normalises_each_field_to_its_declared_type(isolated_cache):
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"num_epochs": 2.5}, TypeError, "Word2VecConfig.num_epochs must be an integer"),
+    ({"embed_size": -3}, ValueError, "Word2VecConfig.embed_size must be an integer >= 1, got -3"),
+    ({"lr": -1.0}, ValueError, "Word2VecConfig.lr must be a number > 0"),
     ({"lr": float("nan")}, ValueError, "Word2VecConfig.lr must be a finite number"),
     ({"resample": 1}, TypeError, "Word2VecConfig.resample must be True or False"),
 ])
@@ -138,15 +140,15 @@ def test_writers_race_and_a_reader_sees_only_whole_entries(isolated_cache, tmp_p
 
 
 def test_entries_follow_the_umask(isolated_cache):
-    old = os.umask(0o022)
+    old = os.umask(0o002)  # group-writable: neither mkstemp's 0600 nor a fixed 0644 would match
     try:
         zoo.neural_lm(TINY, device="cpu")
     finally:
         os.umask(old)
     entry = entry_folder()
-    assert entry.stat().st_mode & 0o777 == 0o755
-    assert (entry / "model.pt").stat().st_mode & 0o777 == 0o644
-    assert (entry.parent / "CURRENT").stat().st_mode & 0o777 == 0o644
+    assert entry.stat().st_mode & 0o777 == 0o775
+    assert (entry / "model.pt").stat().st_mode & 0o777 == 0o664
+    assert (entry.parent / "CURRENT").stat().st_mode & 0o777 == 0o664
 
 
 def test_leftovers_of_a_killed_writer_are_cleaned(isolated_cache):
@@ -161,3 +163,19 @@ def test_leftovers_of_a_killed_writer_are_cleaned(isolated_cache):
     time.sleep(0.01)
     zoo.neural_lm(TINY, device="cpu", retrain=True)
     assert not leftover.exists()
+
+
+def test_config_choices_and_device_are_checked_before_any_work(isolated_cache):
+    with pytest.raises(ValueError, match=r"NGramLMConfig.activation must be one of \('sigmoid'"):
+        zoo.NGramLMConfig(activation="softmax")
+    zoo.neural_lm(TINY, device="cpu")
+    with pytest.raises(ValueError, match="device must be"):
+        zoo.neural_lm(TINY, device="tpu9")  # a cache hit too
+
+
+@pytest.mark.parametrize("manifest", ["[]", "null", '"x"', "{}", '{"model.pt": 5}'])
+def test_malformed_manifest_is_reported_and_retrained(isolated_cache, manifest):
+    zoo.neural_lm(TINY, device="cpu")
+    (entry_folder() / "manifest.json").write_text(manifest)
+    with pytest.warns(UserWarning, match="damaged"):
+        assert not zoo.neural_lm(TINY, device="cpu").from_cache
