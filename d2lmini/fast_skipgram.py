@@ -197,6 +197,9 @@ def train_skipgram_fast(
     workers = _checks.integer("workers", workers, 1)
     _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
     seed = _checks.integer("seed", seed, 0)
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, model, history), "
+                        f"got {on_epoch_end!r}")
     device = _device(device)
 
     ids, sentence = flatten_corpus(corpus, len(vocab))

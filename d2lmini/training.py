@@ -165,6 +165,8 @@ def fit(
     updates_per_epoch_reported = _checks.integer("updates_per_epoch_reported", updates_per_epoch_reported, 1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(progress, metrics), got {callback!r}")
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, history), got {on_epoch_end!r}")
     history = History()
     # Divergence is tracked on the device, without a synchronisation per step: the first step whose
     # loss per term is NaN, infinite, or over EXPLODED times the first step's (or EXPLODED, if larger:

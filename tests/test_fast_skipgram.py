@@ -136,6 +136,7 @@ def test_epoch_hook_sees_the_model_after_each_epoch():
     ({"block_size": 2, "group_size": 4}, ValueError, "block_size must be an integer >= 4"),
     ({"lr": -1}, ValueError, "lr must be a number > 0"),
     ({"num_epochs": 1.5}, TypeError, "num_epochs must be an integer"),
+    ({"on_epoch_end": "print"}, TypeError, "on_epoch_end must be callable"),
 ])
 def test_bad_arguments(kwargs, error, message):
     ids, vocab = corpus()
