@@ -47,7 +47,7 @@ def gensim_run(sentences, epochs: int, seed: int):
     return seconds, d2lmini.Embeddings(model.wv.index_to_key, model.wv.vectors)
 
 
-def ours_run(sentences, epochs: int, seed: int, device: str):
+def ours_run(sentences, epochs: int, seed: int, device: str, **options):
     """Train once, keeping a copy of the vectors after every epoch; returns (cumulative seconds, vectors)."""
     points, outside = [], [0.0]  # outside: seconds spent in the hook, not training
     start = time.perf_counter()
@@ -61,7 +61,8 @@ def ours_run(sentences, epochs: int, seed: int, device: str):
 
     train_skipgram_fast(corpus, vocab, embed_size=SETTINGS["dim"], max_window_size=SETTINGS["window"],
                         num_noise_words=SETTINGS["negative"], num_epochs=epochs, t=SETTINGS["sample"],
-                        workers=os.cpu_count() or 1, seed=seed, device=device, on_epoch_end=keep)
+                        workers=os.cpu_count() or 1, seed=seed, device=device, on_epoch_end=keep,
+                        **options)
     return points
 
 
@@ -71,6 +72,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10, help="epochs of our trainer (default 10)")
     parser.add_argument("--figure", default="word2vec_vs_gensim.png", help="where to write the figure")
     parser.add_argument("--device", default="cpu", help="device of our trainer (default cpu)")
+    parser.add_argument("--eager", action="store_true", help="run our block step without torch.compile")
+    parser.add_argument("--lr", type=float, help="our starting learning rate (default: the trainer's)")
+    parser.add_argument("--group-size", type=int, help="pairs sharing noise words (default: the trainer's)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # one core per Hogwild worker, as gensim runs one thread per worker
@@ -79,7 +83,9 @@ def main() -> None:
           f"seed={args.seed} epochs={args.epochs}")
     sentences = d2lmini.read_ptb("train")
 
-    ours = ours_run(sentences, args.epochs, args.seed, args.device)
+    options = {"compile": not args.eager}
+    options.update({k: v for k, v in (("lr", args.lr), ("group_size", args.group_size)) if v is not None})
+    ours = ours_run(sentences, args.epochs, args.seed, args.device, **options)
     peers = {epochs: gensim_run(sentences, epochs, args.seed) for epochs in GENSIM_EPOCHS}
 
     everyone = [vectors for _, vectors in ours] + [vectors for _, vectors in peers.values()]

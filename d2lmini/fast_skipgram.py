@@ -28,6 +28,14 @@ sampling, SGNS) and changes how it is optimised, as word2vec and gensim do:
   parallel; give each one core (``torch.set_num_threads(1)``, which this
   function leaves to you). Runs with ``workers > 1`` are not bit-for-bit
   reproducible, as gensim's are not.
+* **The next epoch drawn during this one**: a background thread subsamples,
+  draws windows, shuffles the pairs and draws the noise words of epoch
+  ``e + 1`` while epoch ``e`` trains.
+* **A compiled step** (``compile=True``): ``torch.compile`` fuses the
+  gathers, products, sigmoids and scatters of a block into a few C++ loops,
+  2 to 2.5 times faster per block than eager PyTorch on a laptop CPU, at the
+  price of a compilation (seconds from PyTorch's on-disk cache, tens of
+  seconds the first time on a machine).
 
 Everything is plain PyTorch on tensors of the chosen device (CPU, CUDA, MPS).
 """
@@ -44,47 +52,13 @@ import torch.nn.functional as F
 from . import _checks
 from .corpus import flatten_corpus
 from .models import SkipGram
-from .skipgram_data import draw_windows, keep_probabilities, noise_distribution
+from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
 from .training import History, StepResult, _device, fit
 from .vocab import Vocab
 
-__all__ = ["AliasTable", "sgns_block_gradients", "sgns_block_step", "train_skipgram_fast"]
+__all__ = ["sgns_block_gradients", "sgns_block_step", "train_skipgram_fast"]
 
 BLOCKS_PER_WORKER = 8  # blocks each worker trains between two synchronisations
-
-
-class AliasTable:
-    """Walker's alias method on a torch device: O(1) draws from a fixed distribution.
-
-    Built once on the CPU (a loop over the vocabulary), then two look-up
-    tensors live on ``device``; a draw is one ``randint``, one ``rand`` and two
-    gathers, all on the device.
-    """
-
-    def __init__(self, probabilities: np.ndarray, device: torch.device) -> None:
-        p = np.asarray(probabilities, dtype=np.float64)
-        if p.ndim != 1 or not len(p) or not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
-            raise ValueError("probabilities must be a non-empty 1-D array of finite, non-negative numbers, "
-                             "not all zero")
-        n = len(p)
-        scaled = p / p.sum() * n
-        accept, alias = np.ones(n), np.arange(n)
-        small = [i for i in range(n) if scaled[i] < 1.0]
-        large = [i for i in range(n) if scaled[i] >= 1.0]
-        while small and large:
-            s, g = small.pop(), large.pop()
-            accept[s], alias[s] = scaled[s], g
-            scaled[g] -= 1.0 - scaled[s]
-            (small if scaled[g] < 1.0 else large).append(g)
-        self.accept = torch.as_tensor(accept, dtype=torch.float32, device=device)
-        self.alias = torch.as_tensor(alias, dtype=torch.long, device=device)
-        self.probabilities = p / p.sum()
-
-    def sample(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-        device = self.accept.device
-        k = torch.randint(len(self.accept), shape, generator=generator, device=device)
-        keep = torch.rand(shape, generator=generator, device=device) < self.accept[k]
-        return torch.where(keep, k, self.alias[k])
 
 
 def sgns_block_gradients(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor,
@@ -121,16 +95,82 @@ def sgns_block_gradients(center: torch.Tensor, context: torch.Tensor, centers: t
 
 @torch.no_grad()
 def sgns_block_step(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor, contexts: torch.Tensor,
-                    negatives: torch.Tensor, lr: float) -> torch.Tensor:
+                    negatives: torch.Tensor, lr: float | torch.Tensor) -> torch.Tensor:
     """One SGD step on a block: every touched row moves by ``-lr`` times its summed gradient.
+
+    The same arithmetic as :func:`sgns_block_gradients`, arranged for speed in
+    eager PyTorch: the learning rate is folded into the two sigmoid terms, the
+    noise part of the center gradient is one ``baddbmm``, and the context table
+    (true contexts and noise words) is updated by one ``scatter_add_``, which
+    on the CPU is about twice as fast as ``index_add_``.
 
     Returns the block's summed loss before the step.
     """
-    loss, grad_v, grad_u, grad_noise = sgns_block_gradients(center, context, centers, contexts, negatives)
-    center.index_add_(0, centers, grad_v, alpha=-lr)
-    context.index_add_(0, contexts, grad_u, alpha=-lr)
-    context.index_add_(0, negatives.reshape(-1), grad_noise.reshape(-1, center.shape[1]), alpha=-lr)
+    groups, k = negatives.shape
+    b, d = len(centers), center.shape[1]
+    noise_ids = negatives.reshape(-1)
+    v = center.index_select(0, centers)
+    u = context.index_select(0, contexts)
+    noise = context.index_select(0, noise_ids).view(groups, k, d)
+    v_grouped = v.view(groups, b // groups, d)
+    positive = (v * u).sum(1)
+    negative = torch.bmm(v_grouped, noise.transpose(1, 2))
+    loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
+    step_positive = (torch.sigmoid(positive) - 1.0).mul_(-lr)  # -lr * dloss/dpositive
+    step_negative = torch.sigmoid(negative).mul_(-lr)
+    step_v = torch.baddbmm((step_positive[:, None] * u).view(groups, b // groups, d), step_negative, noise)
+    step_noise = torch.bmm(step_negative.transpose(1, 2), v_grouped).view(-1, d)
+    step_context = torch.cat([step_positive[:, None] * v, step_noise])
+    rows = torch.cat([contexts, noise_ids])
+    center.scatter_add_(0, centers[:, None].expand(b, d), step_v.view(b, d))
+    context.scatter_add_(0, rows[:, None].expand(len(rows), d), step_context)
     return loss
+
+
+def _fusable_block_step(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor, contexts: torch.Tensor,
+                        negatives: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    """:func:`sgns_block_step` written for ``torch.compile``: the grouped products as broadcasts.
+
+    Eager PyTorch would build ``(B/G, G, K, d)`` temporaries here and run
+    slower; the compiler fuses each broadcast and its sum into one loop, and
+    the gathers and scatters around them into a handful of kernels.
+    """
+    groups, k = negatives.shape
+    b, d = centers.shape[0], center.shape[1]
+    noise_ids = negatives.reshape(-1)
+    v = center[centers]
+    u = context[contexts]
+    noise = context[noise_ids].view(groups, 1, k, d)
+    v_grouped = v.view(groups, b // groups, 1, d)
+    positive = (v * u).sum(1)
+    negative = (v_grouped * noise).sum(-1)  # (B/G, G, K)
+    loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
+    step_positive = (torch.sigmoid(positive) - 1.0) * -lr
+    step_negative = (torch.sigmoid(negative) * -lr)[..., None]  # (B/G, G, K, 1)
+    step_v = step_positive[:, None] * u + (step_negative * noise).sum(2).view(b, d)
+    step_noise = (step_negative * v_grouped).sum(1).view(-1, d)
+    center.index_add_(0, centers, step_v)
+    context.index_add_(0, torch.cat([contexts, noise_ids]), torch.cat([step_positive[:, None] * v, step_noise]))
+    return loss
+
+
+_COMPILED: dict[str, Callable] = {}
+
+
+def compiled_block_step() -> Callable:
+    """``torch.compile`` of the block step, made once per process.
+
+    The first call of the result compiles (tens of seconds on a laptop CPU the
+    first time; PyTorch keeps the generated code in its on-disk cache, and a
+    later process loads it in a second or two). Pass the learning rate as a
+    0-d tensor, so that a new rate does not compile again.
+    """
+    if "step" not in _COMPILED:
+        # cpp_wrapper: the compiled step is called from C++ without holding the GIL, so that
+        # Hogwild threads run in parallel (with the default Python wrapper two threads are slower than one).
+        _COMPILED["step"] = torch.compile(torch.no_grad()(_fusable_block_step), dynamic=False,
+                                          options={"cpp_wrapper": True})
+    return _COMPILED["step"]
 
 
 def train_skipgram_fast(
@@ -148,6 +188,7 @@ def train_skipgram_fast(
     block_size: int = 1024,
     workers: int = 1,
     shuffle: str = "pairs",
+    compile: bool = False,
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callable[[float, dict[str, float]], None] | None = None,
@@ -167,12 +208,16 @@ def train_skipgram_fast(
 
     Args:
         corpus: sentences of ids encoded with ``vocab``.
-        workers: threads updating the tables at once (Hogwild); 1 is deterministic.
+        workers: threads updating the tables at once (Hogwild); 1 is reproducible.
         shuffle: the order of an epoch's pairs: ``"pairs"`` (every pair anywhere),
             ``"centers"`` (a center's pairs together, centers in random order) or
             ``"none"`` (corpus order, as word2vec). With blocks, the order decides
             which updates are summed together; on PTB, keeping a center's pairs
             together favoured WordSim-353 and corpus order SimLex-999.
+        compile: run the block step through ``torch.compile`` (see
+            :func:`compiled_block_step`); pays once training outlasts the compilation.
+            The compiled step adds rows with atomic additions across PyTorch's
+            threads: a compiled run is reproducible with ``torch.set_num_threads(1)``.
         on_epoch_end: called as ``on_epoch_end(epoch, model, history)`` after
             each epoch, outside the timed part (e.g. to score the vectors).
 
@@ -196,6 +241,7 @@ def train_skipgram_fast(
     block_size -= block_size % group_size
     workers = _checks.integer("workers", workers, 1)
     _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
+    compile = _checks.boolean("compile", compile)
     seed = _checks.integer("seed", seed, 0)
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, model, history), "
@@ -205,9 +251,9 @@ def train_skipgram_fast(
     ids, sentence = flatten_corpus(corpus, len(vocab))
     unk = None if vocab.unk_token is None else vocab.unk
     keep = keep_probabilities(vocab.counts, t, unk=unk, formula=subsampling)
-    noise = AliasTable(noise_distribution(vocab.counts, unk=unk), device)
+    noise = AliasSampler(noise_distribution(vocab.counts, unk=unk))
     rng = np.random.default_rng(seed)
-    generators = [torch.Generator(device=device).manual_seed(seed + w) for w in range(workers)]
+    noise_generator = torch.Generator(device=device).manual_seed(seed)
     cpu_generator = torch.Generator().manual_seed(seed)
     model = SkipGram(len(vocab), embed_size)
     with torch.no_grad():  # word2vec's start: small uniform centers, zero contexts
@@ -215,37 +261,61 @@ def train_skipgram_fast(
         model.context.weight.zero_()
     model.to(device)
     center, context = model.center.weight.data, model.context.weight.data
+    block_step = compiled_block_step() if compile else sgns_block_step
     state = {"pairs_done": 0, "pairs_total": None}
 
-    def epoch_blocks(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def prepare_epoch() -> list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
+        """Draw an epoch: its pairs in order, cut into blocks, with every block's noise words."""
         center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)
         if shuffle == "centers":  # each center's pairs stay together; centers in random order
             order = rng.permutation(len(center_ids))
             center_ids, context_ids = center_ids[order], context_ids[order]
-        rows, cols = np.nonzero(context_ids >= 0)
-        pairs = len(rows) - len(rows) % group_size
+        flat = np.flatnonzero(context_ids.ravel() >= 0)  # row-major: each center's pairs together
+        pairs = len(flat) - len(flat) % group_size
         if pairs == 0:
-            raise ValueError(f"an epoch drew {len(rows)} pairs, fewer than group_size={group_size}; "
+            raise ValueError(f"an epoch drew {len(flat)} pairs, fewer than group_size={group_size}; "
                              "use a larger corpus or a smaller group_size")
-        if shuffle == "pairs":
-            order = rng.permutation(len(rows))[:pairs]
-            rows, cols = rows[order], cols[order]
-        rows, cols = rows[:pairs], cols[:pairs]
-        centers = torch.from_numpy(center_ids[rows].astype(np.int64)).to(device)
-        contexts = torch.from_numpy(context_ids[rows, cols].astype(np.int64)).to(device)
-        if state["pairs_total"] is None:  # the schedule's length, from the first epoch's size
-            state["pairs_total"] = pairs * num_epochs
-        blocks = [(centers[i:i + block_size], contexts[i:i + block_size]) for i in range(0, pairs, block_size)]
+        flat = flat[rng.permutation(len(flat))[:pairs]] if shuffle == "pairs" else flat[:pairs]
+        centers = torch.from_numpy(center_ids[flat // context_ids.shape[1]].astype(np.int64)).to(device)
+        contexts = torch.from_numpy(context_ids.ravel()[flat].astype(np.int64)).to(device)
+        shape = (pairs // group_size, num_noise_words)
+        if device.type == "cpu":  # numpy draws twice as fast as torch on the CPU
+            negatives = torch.from_numpy(noise.sample(rng, shape).astype(np.int64))
+        else:
+            negatives = noise.sample_torch(shape, noise_generator)
+        per_block = block_size // group_size
+        blocks = [(centers[i:i + block_size], contexts[i:i + block_size],
+                   negatives[i // group_size:i // group_size + per_block]) for i in range(0, pairs, block_size)]
         # One step of the loop: BLOCKS_PER_WORKER blocks for each worker, so that the workers
         # wait for each other (and the loop's bookkeeping runs) once per step, not once per block.
         per_step = workers * BLOCKS_PER_WORKER
         return [blocks[i:i + per_step] for i in range(0, len(blocks), per_step)]
 
+    # The next epoch is drawn by a background thread while this one trains (numpy and PyTorch
+    # release the GIL in their loops); the draws still happen one epoch after another, in order.
+    drawer = ThreadPoolExecutor(1)
+    next_epoch = drawer.submit(prepare_epoch)
+    if compile:  # compile now, while the first epoch is drawn: a step with rate 0 changes nothing
+        no_ids = torch.zeros(block_size, dtype=torch.long, device=device)
+        block_step(center, context, no_ids, no_ids, no_ids.view(-1, group_size)[:, :1].expand(-1, num_noise_words),
+                   torch.zeros((), device=device))
+
+    def epoch_blocks(epoch: int):
+        nonlocal next_epoch
+        steps = next_epoch.result()
+        if state["pairs_total"] is None:  # the schedule's length, from the first epoch's size
+            state["pairs_total"] = sum(len(b[0]) for step in steps for b in step) * num_epochs
+        if epoch + 1 < num_epochs:
+            next_epoch = drawer.submit(prepare_epoch)
+        return steps
+
     def train_blocks(worker: int, blocks, rate: float) -> torch.Tensor:
         loss = torch.zeros((), device=device)
-        for centers, contexts in blocks[worker::workers]:
-            negatives = noise.sample((len(centers) // group_size, num_noise_words), generators[worker])
-            loss += sgns_block_step(center, context, centers, contexts, negatives, rate)
+        rate_tensor = torch.tensor(rate, device=device)
+        for centers, contexts, negatives in blocks[worker::workers]:
+            full = len(centers) == block_size  # a compiled step is specialised to full blocks
+            loss += (block_step(center, context, centers, contexts, negatives, rate_tensor) if full
+                     else sgns_block_step(center, context, centers, contexts, negatives, rate))
         return loss
 
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
@@ -265,6 +335,8 @@ def train_skipgram_fast(
     try:
         history = fit(step, epoch_blocks, num_epochs, device, lr, callback, on_epoch_end=epoch_end)
     finally:
+        next_epoch.cancel()
+        drawer.shutdown(wait=True)
         if pool is not None:
             pool.shutdown()
     return model, history

@@ -90,7 +90,8 @@ class AliasSampler:
     """Draw ids from a fixed discrete distribution in O(1) per draw (Walker's alias method).
 
     The table is built once (a loop over the vocabulary); each draw then costs
-    one uniform integer, one uniform float and two look-ups, all vectorised.
+    one uniform integer, one uniform float and two look-ups, all vectorised:
+    with numpy (:meth:`sample`) or with PyTorch on any device (:meth:`sample_torch`).
     """
 
     def __init__(self, probabilities: np.ndarray) -> None:
@@ -110,10 +111,25 @@ class AliasSampler:
             scaled[g] -= 1.0 - scaled[s]
             (small if scaled[g] < 1.0 else large).append(g)
         self.probabilities = p / p.sum()
+        # 32-bit copies for drawing: half the memory traffic of numpy's defaults, and faster draws
+        self.accept32, self.alias32 = self.accept.astype(np.float32), self.alias.astype(np.int32)
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
-        k = rng.integers(0, len(self.accept), size=size)
-        return np.where(rng.random(size) < self.accept[k], k, self.alias[k]).astype(np.int32)
+        """``size`` int32 draws with numpy's ``rng``."""
+        k = rng.integers(0, len(self.accept), size=size, dtype=np.int32)
+        return np.where(rng.random(size, dtype=np.float32) < self.accept32[k], k, self.alias32[k])
+
+    def sample_torch(self, size: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        """``size`` int64 draws on the device of ``generator`` (the tables are copied there once)."""
+        device = generator.device
+        if device not in self._on_device:
+            self._on_device[device] = (torch.as_tensor(self.accept, dtype=torch.float32, device=device),
+                                       torch.as_tensor(self.alias, dtype=torch.long, device=device))
+        accept, alias = self._on_device[device]
+        k = torch.randint(len(accept), size, generator=generator, device=device)
+        keep = torch.rand(size, generator=generator, device=device) < accept[k]
+        return torch.where(keep, k, alias[k])
 
 
 class SkipGramSample(NamedTuple):

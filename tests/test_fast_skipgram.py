@@ -8,7 +8,14 @@ import torch.nn.functional as F
 
 import d2lmini
 from d2lmini import gradcheck
-from d2lmini.fast_skipgram import AliasTable, sgns_block_gradients, sgns_block_step, train_skipgram_fast
+from d2lmini.fast_skipgram import (
+    _fusable_block_step,
+    compiled_block_step,
+    sgns_block_gradients,
+    sgns_block_step,
+    train_skipgram_fast,
+)
+from d2lmini.skipgram_data import AliasSampler
 
 
 def tiny_block(dtype=torch.float64, seed=0, groups=3, group_size=4, k=5, vocab=11, dim=6):
@@ -82,7 +89,7 @@ def test_shared_noise_words_give_an_unbiased_estimate_of_the_per_pair_loss():
     center, context = torch.randn(vocab, dim) * 0.7, torch.randn(vocab, dim) * 0.7
     p = np.arange(1, vocab + 1, dtype=np.float64) ** 0.75
     p /= p.sum()
-    table = AliasTable(p, torch.device("cpu"))
+    table = AliasSampler(p)
     centers = torch.randint(vocab, (group_size * 4,))
     contexts = torch.randint(vocab, (group_size * 4,))
     # Expected loss: each pair's K noise words are independent draws from p.
@@ -92,16 +99,37 @@ def test_shared_noise_words_give_an_unbiased_estimate_of_the_per_pair_loss():
     g = torch.Generator().manual_seed(1)
     repeats = 100  # each call scores the block 100 times, every copy with its own noise draws
     draws = [sgns_block_gradients(center, context, centers.repeat(repeats), contexts.repeat(repeats),
-                                  table.sample((4 * repeats, k), g))[0].item() / repeats for _ in range(40)]
+                                  table.sample_torch((4 * repeats, k), g))[0].item() / repeats for _ in range(40)]
     mean, sem = np.mean(draws), np.std(draws) / np.sqrt(len(draws))
     assert abs(mean - expected) < 4 * sem, (mean, expected, sem)
 
 
-def test_alias_table_draws_the_distribution():
+def test_torch_draws_of_the_alias_sampler_follow_the_distribution():
     p = np.array([0.0, 0.5, 0.25, 0.125, 0.125])
-    draws = AliasTable(p, torch.device("cpu")).sample((200_000,), torch.Generator().manual_seed(0))
+    draws = AliasSampler(p).sample_torch((200_000,), torch.Generator().manual_seed(0))
     freq = np.bincount(draws.numpy(), minlength=5) / len(draws)
-    assert freq[0] == 0 and np.abs(freq - p).max() < 0.005
+    assert draws.dtype == torch.long and freq[0] == 0 and np.abs(freq - p).max() < 0.005
+
+
+@pytest.mark.parametrize("step", [sgns_block_step, torch.no_grad()(_fusable_block_step)], ids=["eager", "fusable"])
+def test_both_arrangements_of_the_step_equal_the_textbook_gradients(step):
+    center, context, centers, contexts, negatives = tiny_block(dtype=torch.float64, vocab=40)
+    loss, grad_v, grad_u, grad_noise = sgns_block_gradients(center, context, centers, contexts, negatives)
+    expected_c = center.clone().index_add_(0, centers, grad_v, alpha=-0.1)
+    expected_o = context.clone().index_add_(0, contexts, grad_u, alpha=-0.1)
+    expected_o.index_add_(0, negatives.reshape(-1), grad_noise.reshape(-1, center.shape[1]), alpha=-0.1)
+    returned = step(center, context, centers, contexts, negatives, torch.tensor(0.1, dtype=torch.float64))
+    assert returned.item() == pytest.approx(loss.item(), rel=1e-12)
+    assert torch.allclose(center, expected_c, atol=1e-12) and torch.allclose(context, expected_o, atol=1e-12)
+
+
+def test_the_compiled_step_equals_the_eager_step():
+    center, context, centers, contexts, negatives = tiny_block(dtype=torch.float32, vocab=40, groups=16)
+    c1, o1, c2, o2 = center.clone(), context.clone(), center.clone(), context.clone()
+    loss1 = sgns_block_step(c1, o1, centers, contexts, negatives, 0.1)
+    loss2 = compiled_block_step()(c2, o2, centers, contexts, negatives, torch.tensor(0.1))
+    assert loss2.item() == pytest.approx(loss1.item(), rel=1e-5)
+    assert torch.allclose(c1, c2, atol=1e-6) and torch.allclose(o1, o2, atol=1e-6)
 
 
 def corpus():
@@ -123,6 +151,24 @@ def test_a_seeded_cpu_run_is_reproducible_and_lowers_the_loss():
     assert not torch.equal(other.center.weight, m1.center.weight)
 
 
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_a_compiled_run_is_reproducible_and_close_to_the_eager_run(one_thread):
+    ids, vocab = corpus()
+    kwargs = dict(embed_size=8, num_epochs=3, lr=0.05, t=1.0, block_size=64, group_size=4, seed=3)
+    (m1, h1), (m2, h2) = [train_skipgram_fast(ids, vocab, compile=True, **kwargs) for _ in range(2)]
+    assert torch.equal(m1.center.weight, m2.center.weight) and h1["loss"] == h2["loss"]
+    eager, h3 = train_skipgram_fast(ids, vocab, **kwargs)  # same draws; only the float rounding differs
+    assert np.allclose(h1["loss"], h3["loss"], rtol=1e-3)
+    assert torch.allclose(m1.center.weight, eager.center.weight, atol=1e-3)
+
+
 def test_epoch_hook_sees_the_model_after_each_epoch():
     ids, vocab = corpus()
     seen = []
@@ -137,6 +183,7 @@ def test_epoch_hook_sees_the_model_after_each_epoch():
     ({"lr": -1}, ValueError, "lr must be a number > 0"),
     ({"num_epochs": 1.5}, TypeError, "num_epochs must be an integer"),
     ({"on_epoch_end": "print"}, TypeError, "on_epoch_end must be callable"),
+    ({"compile": "yes"}, TypeError, "compile must be True or False"),
 ])
 def test_bad_arguments(kwargs, error, message):
     ids, vocab = corpus()
