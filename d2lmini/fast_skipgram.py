@@ -33,9 +33,9 @@ sampling, SGNS) and changes how it is optimised, as word2vec and gensim do:
   ``e + 1`` while epoch ``e`` trains.
 * **A compiled step** (``compile=True``): ``torch.compile`` fuses the
   gathers, products, sigmoids and scatters of a block into a few C++ loops,
-  2 to 2.5 times faster per block than eager PyTorch on a laptop CPU, at the
-  price of a compilation (seconds from PyTorch's on-disk cache, tens of
-  seconds the first time on a machine).
+  faster per block than eager PyTorch (the fast-word2vec chapter measures by
+  how much), at the price of a compilation (seconds from PyTorch's on-disk
+  cache, tens of seconds the first time on a machine).
 
 Everything is plain PyTorch on tensors of the chosen device (CPU, CUDA, MPS).
 """
@@ -56,9 +56,29 @@ from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise
 from .training import History, StepResult, _device, fit
 from .vocab import Vocab
 
-__all__ = ["sgns_block_gradients", "sgns_block_step", "train_skipgram_fast"]
+__all__ = ["epoch_pairs", "compiled_block_step", "sgns_block_gradients", "sgns_block_step", "train_skipgram_fast"]
 
 BLOCKS_PER_WORKER = 8  # blocks each worker trains between two synchronisations
+
+
+def epoch_pairs(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, max_window_size: int,
+                rng: np.random.Generator, shuffle: str = "pairs") -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's (center, context) pairs as two flat id arrays, in the order ``shuffle`` asks for.
+
+    Subsamples and draws windows with :func:`~d2lmini.skipgram_data.draw_windows`,
+    then lists the pairs: ``"pairs"`` shuffles them all, ``"centers"`` keeps
+    each center's pairs together with the centers in random order, ``"none"``
+    keeps the corpus order.
+    """
+    _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
+    center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)
+    if shuffle == "centers":
+        order = rng.permutation(len(center_ids))
+        center_ids, context_ids = center_ids[order], context_ids[order]
+    flat = np.flatnonzero(context_ids.ravel() >= 0)  # row-major: each center's pairs together
+    if shuffle == "pairs":
+        flat = flat[rng.permutation(len(flat))]
+    return center_ids[flat // context_ids.shape[1]], context_ids.ravel()[flat]
 
 
 def sgns_block_gradients(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor,
@@ -266,18 +286,13 @@ def train_skipgram_fast(
 
     def prepare_epoch() -> list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
         """Draw an epoch: its pairs in order, cut into blocks, with every block's noise words."""
-        center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)
-        if shuffle == "centers":  # each center's pairs stay together; centers in random order
-            order = rng.permutation(len(center_ids))
-            center_ids, context_ids = center_ids[order], context_ids[order]
-        flat = np.flatnonzero(context_ids.ravel() >= 0)  # row-major: each center's pairs together
-        pairs = len(flat) - len(flat) % group_size
+        center_ids, context_ids = epoch_pairs(ids, sentence, keep, max_window_size, rng, shuffle)
+        pairs = len(center_ids) - len(center_ids) % group_size
         if pairs == 0:
-            raise ValueError(f"an epoch drew {len(flat)} pairs, fewer than group_size={group_size}; "
+            raise ValueError(f"an epoch drew {len(center_ids)} pairs, fewer than group_size={group_size}; "
                              "use a larger corpus or a smaller group_size")
-        flat = flat[rng.permutation(len(flat))[:pairs]] if shuffle == "pairs" else flat[:pairs]
-        centers = torch.from_numpy(center_ids[flat // context_ids.shape[1]].astype(np.int64)).to(device)
-        contexts = torch.from_numpy(context_ids.ravel()[flat].astype(np.int64)).to(device)
+        centers = torch.from_numpy(center_ids[:pairs].astype(np.int64)).to(device)
+        contexts = torch.from_numpy(context_ids[:pairs].astype(np.int64)).to(device)
         shape = (pairs // group_size, num_noise_words)
         if device.type == "cpu":  # numpy draws twice as fast as torch on the CPU
             negatives = torch.from_numpy(noise.sample(rng, shape).astype(np.int64))
@@ -297,8 +312,8 @@ def train_skipgram_fast(
     next_epoch = drawer.submit(prepare_epoch)
     if compile:  # compile now, while the first epoch is drawn: a step with rate 0 changes nothing
         no_ids = torch.zeros(block_size, dtype=torch.long, device=device)
-        block_step(center, context, no_ids, no_ids, no_ids.view(-1, group_size)[:, :1].expand(-1, num_noise_words),
-                   torch.zeros((), device=device))
+        no_noise = torch.zeros((block_size // group_size, num_noise_words), dtype=torch.long, device=device)
+        block_step(center, context, no_ids, no_ids, no_noise, torch.zeros((), device=device))
 
     def epoch_blocks(epoch: int):
         nonlocal next_epoch

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["show_source", "scatter_words", "LiveCurve"]
+__all__ = ["show_source", "glue", "scatter_words", "LiveCurve"]
 
 
 def show_source(obj) -> object:
@@ -24,6 +24,24 @@ def show_source(obj) -> object:
     from IPython.display import Code
 
     return Code(inspect.getsource(obj), language="python")
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Make ``value`` available to the chapter's text as ``{glue:text}`name``` (MyST-NB's ``glue``).
+
+    Outside a book build without MyST-NB installed (in Colab, say), the value
+    is only shown when ``display`` is true: the text it would fill in is not
+    rendered there anyway.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
 
 
 def scatter_words(

@@ -38,22 +38,35 @@ from pathlib import Path
 
 import torch
 
-from . import _checks, _files, batching, cooccurrence, corpus, datasets, models, skipgram_data, training, vocab
+from . import (
+    _checks,
+    _files,
+    batching,
+    cooccurrence,
+    corpus,
+    datasets,
+    fast_skipgram,
+    models,
+    skipgram_data,
+    training,
+    vocab,
+)
 from .batching import load_data_ptb_glove
 from .datasets import cache_dir, load_fourgrams
 from .embeddings import Embeddings
+from .fast_skipgram import train_skipgram_fast
 from .models import GloVe, NGramLM, SkipGram
 from .skipgram_data import load_data_ptb
 from .training import History, _device, train_glove, train_lm, train_skipgram
 from .vocab import Vocab
 
-__all__ = ["Word2VecConfig", "GloVeConfig", "NGramLMConfig", "Trained", "cached_path", "code_fingerprint",
-           "cached_model", "word2vec_ptb", "glove_ptb", "neural_lm"]
+__all__ = ["Word2VecConfig", "FastWord2VecConfig", "GloVeConfig", "NGramLMConfig", "Trained", "cached_path",
+           "code_fingerprint", "cached_model", "word2vec_ptb", "word2vec_fast_ptb", "glove_ptb", "neural_lm"]
 
 
 # Accepted values of fields, by name, checked when a configuration is made (before any data is read).
 _AT_LEAST_0 = {"min_freq", "seed"}
-_POSITIVE_REALS = {"lr", "x_max", "alpha", "init_std"}
+_POSITIVE_REALS = {"lr", "x_max", "alpha", "init_std", "t"}
 _CHOICES = {"activation": ("sigmoid", "tanh", "relu"), "optimizer": ("sgd", "adam", "adamw"),
             "schedule": ("constant", "cosine"), "early_stopping": ("none", "strict", "patience")}
 
@@ -100,6 +113,31 @@ class Word2VecConfig:
     lr: float = 0.002
     num_epochs: int = 5
     resample: bool = False
+    min_freq: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+
+
+@dataclass(frozen=True)
+class FastWord2VecConfig:
+    """Skip-gram on PTB trained by :func:`~d2lmini.fast_skipgram.train_skipgram_fast`.
+
+    The defaults are the fast-word2vec chapter's, with gensim's data settings
+    (``min_count=10``, window 5, 5 noise words, subsampling 1e-4). The zoo
+    trains with one worker and without ``torch.compile``, so that the entry
+    is reproducible.
+    """
+
+    embed_size: int = 100
+    max_window_size: int = 5
+    num_noise_words: int = 5
+    num_epochs: int = 10
+    lr: float = 0.05
+    t: float = 1e-4
+    group_size: int = 8
+    block_size: int = 1024
     min_freq: int = 10
     seed: int = 0
 
@@ -164,10 +202,12 @@ class Trained:
 # The modules whose code decides what a kind of model learns (the zoo's own train function is added).
 _TRAINING_CODE = {
     "word2vec": (vocab, datasets, corpus, skipgram_data, models, training),
+    "word2vec_fast": (vocab, datasets, corpus, skipgram_data, models, training, fast_skipgram),
     "glove": (vocab, datasets, corpus, cooccurrence, batching, models, training),
     "neural_lm": (vocab, datasets, models, training),
 }
-_CONFIGS = {"word2vec": Word2VecConfig, "glove": GloVeConfig, "neural_lm": NGramLMConfig}
+_CONFIGS = {"word2vec": Word2VecConfig, "word2vec_fast": FastWord2VecConfig, "glove": GloVeConfig,
+            "neural_lm": NGramLMConfig}
 
 
 def code_fingerprint(kind: str) -> str:
@@ -262,7 +302,7 @@ def cached_model(kind: str, config, build: Callable[[int], torch.nn.Module],
     """The one helper behind every kind: load the verified entry, or build, train and store.
 
     Args:
-        kind: ``"word2vec"``, ``"glove"`` or ``"neural_lm"``.
+        kind: ``"word2vec"``, ``"word2vec_fast"``, ``"glove"`` or ``"neural_lm"``.
         config: the kind's configuration dataclass.
         build: ``build(vocab_size)`` returns a fresh model.
         train: ``train(model_builder)`` trains and returns ``(model, vocab, history)``.
@@ -316,6 +356,27 @@ def word2vec_ptb(config: Word2VecConfig = Word2VecConfig(), retrain: bool = Fals
     return cached_model("word2vec", config, build, train, retrain, device)
 
 
+def word2vec_fast_ptb(config: FastWord2VecConfig = FastWord2VecConfig(), retrain: bool = False, device=None,
+                      callback=None) -> Trained:
+    """Skip-gram word vectors for PTB: ``read_ptb`` -> ``Vocab`` -> ``train_skipgram_fast``, cached."""
+    config = _check_config(config, "word2vec_fast")
+
+    def build(vocab_size: int) -> SkipGram:
+        return SkipGram(vocab_size, config.embed_size)
+
+    def train(build):
+        sentences = datasets.read_ptb("train")
+        vocab_ = Vocab(sentences, min_freq=config.min_freq)
+        model, history = train_skipgram_fast(
+            vocab_.encode(sentences), vocab_, embed_size=config.embed_size, max_window_size=config.max_window_size,
+            num_noise_words=config.num_noise_words, num_epochs=config.num_epochs, lr=config.lr, t=config.t,
+            group_size=config.group_size, block_size=config.block_size, seed=config.seed, device=device,
+            callback=callback)
+        return model, vocab_, history
+
+    return cached_model("word2vec_fast", config, build, train, retrain, device)
+
+
 def glove_ptb(config: GloVeConfig = GloVeConfig(), retrain: bool = False, device=None, callback=None) -> Trained:
     """GloVe word vectors (``v + u``) for PTB: ``load_data_ptb_glove`` -> ``GloVe`` -> ``train_glove``, cached."""
     config = _check_config(config, "glove")
@@ -355,4 +416,5 @@ def neural_lm(config: NGramLMConfig = NGramLMConfig(), retrain: bool = False, de
     return cached_model("neural_lm", config, build, train, retrain, device)
 
 
-_TRAINERS = {"word2vec": word2vec_ptb, "glove": glove_ptb, "neural_lm": neural_lm}
+_TRAINERS = {"word2vec": word2vec_ptb, "word2vec_fast": word2vec_fast_ptb, "glove": glove_ptb,
+             "neural_lm": neural_lm}

@@ -179,3 +179,16 @@ def test_malformed_manifest_is_reported_and_retrained(isolated_cache, manifest):
     (entry_folder() / "manifest.json").write_text(manifest)
     with pytest.warns(UserWarning, match="damaged"):
         assert not zoo.neural_lm(TINY, device="cpu").from_cache
+
+
+def test_fast_word2vec_configs_are_normalised_and_keyed_apart():
+    assert zoo.FastWord2VecConfig(t=1e-4) == zoo.FastWord2VecConfig()
+    assert isinstance(zoo.FastWord2VecConfig(lr=1).lr, float)
+    base = zoo.cached_path("word2vec_fast", zoo.FastWord2VecConfig())
+    assert base != zoo.cached_path("word2vec_fast", zoo.FastWord2VecConfig(group_size=1))
+    assert base != zoo.cached_path("word2vec", zoo.FastWord2VecConfig())
+    assert zoo.code_fingerprint("word2vec_fast") != zoo.code_fingerprint("word2vec")
+    with pytest.raises(ValueError, match="FastWord2VecConfig.t must be a number > 0"):
+        zoo.FastWord2VecConfig(t=0)
+    with pytest.raises(TypeError, match="config must be a FastWord2VecConfig"):
+        zoo.word2vec_fast_ptb(zoo.Word2VecConfig())
