@@ -126,9 +126,11 @@ class Race:
         for ax, key, title in zip(axes, SCORES, ("WordSim-353", "SimLex-999")):
             ax.plot([p.seconds for p in self.ours], [p.scores[key] for p in self.ours], "o-",
                     label="d2lmini fast (after each epoch)")
-            ax.plot([p.seconds for p in self.gensim], [p.scores[key] for p in self.gensim], "s--",
-                    label="gensim (" + ", ".join(str(p.epochs) for p in self.gensim) + " epochs)")
-            ax.set_xlabel("wall seconds, data preparation included")
+            ax.plot([p.seconds for p in self.gensim], [p.scores[key] for p in self.gensim], "s", markersize=8,
+                    label="gensim, one run each for " + ", ".join(str(p.epochs) for p in self.gensim) + " epochs")
+            for p in self.gensim:
+                ax.annotate(f"{p.epochs}", (p.seconds, p.scores[key]), textcoords="offset points", xytext=(6, -10))
+            ax.set_xlabel("cumulative wall seconds (vocabulary and encoding included)")
             ax.set_ylabel(f"Spearman, {title}")
             ax.legend()
 

@@ -29,14 +29,14 @@ def show_source(obj) -> object:
 def glue(name: str, value, display: bool = False) -> None:
     """Make ``value`` available to the chapter's text as ``{glue:text}`name``` (MyST-NB's ``glue``).
 
-    Outside a book build without MyST-NB installed (in Colab, say), the value
-    is only shown when ``display`` is true: the text it would fill in is not
-    rendered there anyway.
+    Outside a book build, without MyST-NB (in Colab, say), there is no text to
+    fill in: a figure is shown where it was made, any other value only when
+    ``display`` is true.
     """
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        if display:
+        if display or isinstance(value, plt.Figure):
             from IPython.display import display as show
 
             show(value)
