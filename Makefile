@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # machines) is used when present; otherwise files are downloaded into the cache.
 export D2LMINI_DATA ?= $(abspath $(wildcard ../shared/data))
 
-.PHONY: book test lint install sync clean
+.PHONY: book test lint format install sync clean
 
 book: install
 	$(BIN)/jupyter-book build --all --warningiserror --keep-going .
@@ -17,9 +17,18 @@ book: install
 test: install
 	$(BIN)/python -m pytest
 
-# ruff's rules are in pyproject.toml; CI runs this before the tests.
+# ruff's rules are in pyproject.toml (chapters/ruff.toml: 88 columns for the chapters'
+# code); CI runs this before the tests.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check chapters/
+
+# Wrap the chapters' code to 88 columns: format the paired notebooks, then carry the
+# result back into the .md files.
+format: install
+	$(BIN)/jupytext --sync chapters/*.md
+	$(BIN)/ruff format chapters/
+	$(BIN)/jupytext --sync chapters/*.ipynb
 
 install: $(VENV)/.installed
 

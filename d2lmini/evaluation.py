@@ -18,8 +18,9 @@ from scipy import stats
 from . import _checks
 from .embeddings import Embeddings
 
-__all__ = ["BENCHMARK_FILES", "benchmark_path", "evaluate_word_pairs", "evaluate_word_analogies", "evaluate",
-           "common_vocabulary", "similarity_scores"]
+__all__ = ["BENCHMARK_FILES", "benchmark_path", "word_pair_similarities", "evaluate_word_pairs",
+           "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
+           "interval_verdict"]
 
 BENCHMARK_FILES = {
     "wordsim353": "wordsim353.tsv",
@@ -58,18 +59,17 @@ def _lookup_table(vectors: Embeddings, case_insensitive: bool, restrict_vocab: i
     return {w: i for i, w in enumerate(keys)}
 
 
-def evaluate_word_pairs(
+def word_pair_similarities(
     vectors: Embeddings, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
     restrict_vocab: int = 300000,
-):
-    """Correlation of cosine similarities with human judgements, as gensim computes it.
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The human scores and the model's cosine similarities of a word-pair file's pairs in vocabulary.
 
     Reads lines ``word1<delimiter>word2<delimiter>score`` (``#`` comments
-    skipped). Pairs with a word outside the vocabulary are left out.
+    skipped); pairs with a word outside the vocabulary are left out.
 
     Returns:
-        ``(pearson, spearman, oov_ratio)``: scipy's Pearson and Spearman
-        results (``.statistic``, ``.pvalue``) on the pairs in vocabulary,
+        ``(gold, model, oov_ratio)``: two arrays, one entry per pair kept,
         and the percentage of pairs left out.
     """
     vectors = _check_embeddings(vectors)
@@ -92,9 +92,80 @@ def evaluate_word_pairs(
                 continue
             gold.append(score)
             model.append(float(unit[table[a]] @ unit[table[b]]))
+    return np.array(gold), np.array(model), 100.0 * oov / max(len(gold) + oov, 1)
+
+
+def evaluate_word_pairs(
+    vectors: Embeddings, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
+    restrict_vocab: int = 300000,
+):
+    """Correlation of cosine similarities with human judgements, as gensim computes it.
+
+    Reads lines ``word1<delimiter>word2<delimiter>score`` (``#`` comments
+    skipped). Pairs with a word outside the vocabulary are left out.
+
+    Returns:
+        ``(pearson, spearman, oov_ratio)``: scipy's Pearson and Spearman
+        results (``.statistic``, ``.pvalue``) on the pairs in vocabulary,
+        and the percentage of pairs left out.
+    """
+    gold, model, oov = word_pair_similarities(vectors, path, delimiter, case_insensitive, restrict_vocab)
     if len(gold) < 3:
         raise ValueError(f"only {len(gold)} pairs of {path} are in the vocabulary: too few to correlate")
-    return stats.pearsonr(gold, model), stats.spearmanr(gold, model), 100.0 * oov / (len(gold) + oov)
+    return stats.pearsonr(gold, model), stats.spearmanr(gold, model), oov
+
+
+def _spearman_rows(gold: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Spearman correlation of each row of ``gold`` with the same row of ``model``."""
+    a, b = stats.rankdata(gold, axis=1), stats.rankdata(model, axis=1)
+    a -= a.mean(axis=1, keepdims=True)
+    b -= b.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.divide((a * b).sum(axis=1), denominator, out=np.zeros(len(a)), where=denominator > 0)
+
+
+def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000, confidence: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of a Spearman correlation or an accuracy.
+
+    The benchmark's items are resampled with replacement ``n_resamples``
+    times, and the statistic recomputed on each resample.
+
+    Args:
+        kind: ``"spearman"`` (``samples``: human scores and model similarities,
+            one entry per pair) or ``"accuracy"`` (``samples``: one boolean per
+            question, true when answered correctly).
+        confidence: the interval's coverage, 0.95 for a 95% interval.
+
+    Returns:
+        ``(low, high)``.
+    """
+    _checks.choice("kind", kind, ("spearman", "accuracy"))
+    n_resamples = _checks.integer("n_resamples", n_resamples, 100)
+    confidence = _checks.real("confidence", confidence, 0.5, 0.999)
+    arrays = [np.asarray(x, dtype=float) for x in samples]
+    if len(arrays) != (2 if kind == "spearman" else 1) or any(x.ndim != 1 for x in arrays):
+        raise ValueError(f"kind={kind!r} takes {'two' if kind == 'spearman' else 'one'} 1-D arrays")
+    n = len(arrays[0])
+    if any(len(x) != n for x in arrays) or n < 3:
+        raise ValueError(f"the samples must have the same length, at least 3; got {[len(x) for x in arrays]}")
+    rows = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    if kind == "spearman":
+        values = _spearman_rows(arrays[0][rows], arrays[1][rows])
+    else:
+        values = arrays[0][rows].mean(axis=1)
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def interval_verdict(a: tuple[float, float], b: tuple[float, float]) -> str:
+    """``"higher"`` or ``"lower"`` when interval ``a`` lies wholly above or below ``b``, else ``"tied"``."""
+    if a[0] > b[1]:
+        return "higher"
+    if a[1] < b[0]:
+        return "lower"
+    return "tied"
 
 
 def evaluate_word_analogies(
@@ -166,24 +237,37 @@ def common_vocabulary(*models: Embeddings) -> list[Embeddings]:
     return restricted
 
 
-def similarity_scores(vectors: Embeddings) -> dict[str, float]:
-    """Spearman correlations on WordSim-353 and SimLex-999 (the pairs in the vocabulary), with coverage."""
+def similarity_scores(vectors: Embeddings, intervals: bool = False) -> dict:
+    """Spearman correlations on WordSim-353 and SimLex-999 (the pairs in the vocabulary), with coverage.
+
+    With ``intervals=True``, also ``<name>_interval``: the 95% bootstrap
+    interval of each correlation (:func:`bootstrap_interval`).
+    """
     vectors = _check_embeddings(vectors)
     results = {}
     for name in ("wordsim353", "simlex999"):
-        _, spearman, oov = evaluate_word_pairs(vectors, benchmark_path(name))
-        results[f"{name}_spearman"] = float(spearman.statistic)
+        path = benchmark_path(name)
+        gold, model, oov = word_pair_similarities(vectors, path)
+        if len(gold) < 3:
+            raise ValueError(f"only {len(gold)} pairs of {path} are in the vocabulary: too few to correlate")
+        results[f"{name}_spearman"] = float(stats.spearmanr(gold, model).statistic)
         results[f"{name}_coverage"] = 1.0 - oov / 100.0
+        if intervals:
+            results[f"{name}_interval"] = bootstrap_interval("spearman", gold, model)
     return results
 
 
-def evaluate(vectors: Embeddings) -> dict[str, float]:
+def evaluate(vectors: Embeddings, intervals: bool = False) -> dict:
     """Spearman correlations on WordSim-353 and SimLex-999 and Google-analogy accuracy,
-    each with its coverage (share of items in the vocabulary)."""
-    results = similarity_scores(vectors)
+    each with its coverage (share of items in the vocabulary), and with
+    ``intervals=True`` the 95% bootstrap interval of each (``<name>_interval``)."""
+    results = similarity_scores(vectors, intervals)
     accuracy, sections = evaluate_word_analogies(vectors, benchmark_path("google_analogies"))
     total = sections[-1]
     answered = len(total["correct"]) + len(total["incorrect"])
     results["analogy_accuracy"] = accuracy
     results["analogy_coverage"] = answered / (answered + total["oov"])
+    if intervals:
+        outcomes = np.r_[np.ones(len(total["correct"])), np.zeros(len(total["incorrect"]))]
+        results["analogy_interval"] = bootstrap_interval("accuracy", outcomes) if answered >= 3 else (0.0, 1.0)
     return results

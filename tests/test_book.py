@@ -58,13 +58,24 @@ def test_first_code_cell_installs_the_package_only_in_colab(md):
     code = [c.source for c in notebook.cells if c.cell_type == "code"]
     setup = code[0]
     assert 'if "google.colab" in sys.modules:' in setup
-    match = re.search(r'"(\w+) @ git\+(https://github\.com/[\w.-]+/[\w.-]+)"', setup)
-    assert match, "the Colab cell must pip-install '<package> @ git+<repository URL>'"
-    package, url = match.groups()
+    url = re.search(r'repository = "(https://github\.com/[\w.-]+/[\w.-]+)"', setup)
+    package = re.search(r'f"(\w+)\[(\w+)\] @ git\+\{repository\}"', setup)
+    assert url and package, "the Colab cell must pip-install '<package>[<extra>] @ git+<repository URL>'"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert package == project["name"]
-    assert url == CONFIG["repository"]["url"], "the install line must use the repository URL of _config.yml"
+    assert package.group(1) == project["name"]
+    assert package.group(2) == "analysis" and "analysis" in project["optional-dependencies"], (
+        "the Colab cell installs the analysis extra (gensim, scikit-learn), which the chapters import")
+    assert url.group(1) == CONFIG["repository"]["url"], "the install line must use the repository URL of _config.yml"
     assert compile(setup, md.name, "exec")  # well-formed Python
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(md):
+    """88 columns, the page's width: `make format` (ruff format) wraps what it can."""
+    notebook = jupytext.read(md)
+    long = [(i, line) for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > 88]
+    assert not long, f"{md.name}: code lines over 88 characters (cell, line): {long}"
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import d2lmini
 from d2lmini import Embeddings, evaluation
@@ -134,3 +135,58 @@ def test_from_model_for_each_model():
         assert emb.words == ["b", "a"] and emb.vector_size == 4
     with pytest.raises(TypeError, match="word_vectors"):
         Embeddings.from_model(object(), vocab)
+
+
+def test_spearman_of_each_resample_equals_scipys():
+    rng = np.random.default_rng(0)
+    gold, model = rng.normal(size=(5, 40)), rng.normal(size=(5, 40))
+    model[:, :3] = model[:, 3:6]  # ties, ranked as scipy ranks them
+    ours = evaluation._spearman_rows(gold, model)
+    expected = [stats.spearmanr(g, m).statistic for g, m in zip(gold, model)]
+    assert np.allclose(ours, expected)
+
+
+def test_bootstrap_interval_of_a_spearman_correlation_covers_the_truth_about_95_percent_of_the_time():
+    rng = np.random.default_rng(1)
+    rho, n, hits, runs = 0.5, 150, 0, 200
+    cov = [[1.0, rho], [rho, 1.0]]
+    # For normal data, Spearman's population value is (6 / pi) * asin(rho / 2).
+    truth = 6 / np.pi * np.arcsin(rho / 2)
+    for run in range(runs):
+        gold, model = rng.multivariate_normal([0, 0], cov, size=n).T
+        low, high = evaluation.bootstrap_interval("spearman", gold, model, n_resamples=500, seed=run)
+        hits += low <= truth <= high
+    assert 0.88 <= hits / runs <= 0.99
+
+
+def test_bootstrap_interval_of_an_accuracy():
+    outcomes = np.r_[np.ones(60), np.zeros(40)]
+    low, high = evaluation.bootstrap_interval("accuracy", outcomes)
+    assert 0.48 < low < 0.55 and 0.65 < high < 0.72  # about 0.6 +- 1.96 * sqrt(0.24 / 100)
+    assert evaluation.bootstrap_interval("accuracy", np.ones(50)) == (1.0, 1.0)
+
+
+def test_interval_verdict_needs_separated_intervals():
+    assert evaluation.interval_verdict((0.3, 0.4), (0.1, 0.29)) == "higher"
+    assert evaluation.interval_verdict((0.1, 0.2), (0.25, 0.4)) == "lower"
+    assert evaluation.interval_verdict((0.1, 0.3), (0.25, 0.4)) == "tied"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("median", np.ones(5)), "kind must be one of"),
+    (("spearman", np.ones(5)), "takes two 1-D arrays"),
+    (("accuracy", np.ones(5), np.ones(5)), "takes one 1-D arrays"),
+    (("spearman", np.ones(5), np.ones(4)), "same length"),
+])
+def test_bootstrap_interval_refuses_bad_samples(args, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation.bootstrap_interval(*args)
+
+
+def test_scores_with_intervals_hold_the_point_estimate(vectors):
+    scores = evaluation.evaluate(vectors, intervals=True)
+    for name in ("wordsim353", "simlex999"):
+        low, high = scores[f"{name}_interval"]
+        assert low <= scores[f"{name}_spearman"] <= high
+    low, high = scores["analogy_interval"]
+    assert low <= scores["analogy_accuracy"] <= high
