@@ -13,6 +13,7 @@ import http.server
 import re
 import shutil
 import threading
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
@@ -137,3 +138,35 @@ def test_search_finds_negative_sampling(browser, server):
     assert "word2vec" in titles, f"search results: {titles[:300]}"
     assert not errors, errors
     page.close()
+
+
+class _Figures(HTMLParser):
+    """Counts a page's output images (``_images/``) that are not in a captioned <figure>."""
+
+    def __init__(self):
+        super().__init__()
+        self.open_figures: list[dict] = []
+        self.uncaptioned = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "figure":
+            self.open_figures.append({"img": False, "caption": False})
+        elif tag == "figcaption" and self.open_figures:
+            self.open_figures[-1]["caption"] = True
+        elif tag == "img" and "/_images/" in (dict(attrs).get("src") or ""):  # cell outputs only
+            if self.open_figures:
+                self.open_figures[-1]["img"] = True
+            else:
+                self.uncaptioned += 1
+
+    def handle_endtag(self, tag):
+        if tag == "figure" and self.open_figures:
+            figure = self.open_figures.pop()
+            self.uncaptioned += figure["img"] and not figure["caption"]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_figure_has_a_caption(name):
+    parser = _Figures()
+    parser.feed((HTML / f"{name}.html").read_text(encoding="utf-8"))
+    assert parser.uncaptioned == 0, f"{name}: {parser.uncaptioned} image(s) without a caption"
