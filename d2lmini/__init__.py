@@ -29,7 +29,7 @@ from .datasets import (
 )
 from .embeddings import Embeddings
 from .fast_skipgram import train_skipgram_fast
-from .lm_queries import find_occurrences, predict_next_word
+from .lm_queries import find_occurrences, predict_next_word, seen_in_training
 from .models import GloVe, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
 from .seed_style import cooccurrence_reference
 from .skipgram_data import SkipGramData, load_data_ptb
@@ -62,6 +62,7 @@ __all__ = [
     "extract",
     "fetch",
     "find_occurrences",
+    "seen_in_training",
     "flatten_corpus",
     "glove_weight",
     "gradcheck",

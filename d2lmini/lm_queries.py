@@ -11,7 +11,7 @@ from . import _checks
 from .datasets import FourGrams
 from .vocab import Vocab
 
-__all__ = ["predict_next_word", "find_occurrences"]
+__all__ = ["predict_next_word", "find_occurrences", "seen_in_training"]
 
 
 def _ids(vocab: Vocab, words: tuple[str, ...]) -> list[int]:
@@ -52,3 +52,31 @@ def find_occurrences(data: FourGrams, w1: str, w2: str, w3: str, split: str = "t
         match = (inputs == query).all(axis=1)
         followers.update(data.vocab.to_tokens(targets[match]))
     return followers.most_common()
+
+
+def _row_keys(rows: np.ndarray, vocab_size: int) -> np.ndarray:
+    """One integer per row of word ids (base ``vocab_size`` digits), so rows compare as numbers."""
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for column in np.asarray(rows, dtype=np.int64).T:  # a loop over the 3 or 4 positions, not the rows
+        keys = keys * vocab_size + column
+    return keys
+
+
+def seen_in_training(data: FourGrams, split: str = "test") -> dict[str, np.ndarray]:
+    """Which examples of a split also occur verbatim in the training 4-grams.
+
+    Returns boolean masks over the split's examples: ``"context"`` (its three
+    context words occur as a training context) and ``"fourgram"`` (the whole
+    4-gram, context and target, occurs in training).
+    """
+    _checks.choice("split", split, ("valid", "test"))
+    vocab_size = len(data.vocab)
+    if vocab_size ** 4 >= 2 ** 63:
+        raise ValueError(f"a vocabulary of {vocab_size:,} words is too large to key 4-grams as int64")
+    inputs, targets = getattr(data, f"{split}_inputs"), getattr(data, f"{split}_targets")
+    train_grams = np.column_stack([data.train_inputs, data.train_targets])
+    grams = np.column_stack([inputs, targets])
+    return {
+        "context": np.isin(_row_keys(inputs, vocab_size), _row_keys(data.train_inputs, vocab_size)),
+        "fourgram": np.isin(_row_keys(grams, vocab_size), _row_keys(train_grams, vocab_size)),
+    }

@@ -86,7 +86,8 @@ class History:
     early, begun): ``epoch``, ``loss`` (mean over that epoch's examples),
     ``seconds``, ``examples`` and whatever the loop adds (e.g. ``centers``).
     ``checks`` has one row per validation check (:func:`train_lm` only).
-    Totals run over all epochs.
+    ``stopped_early`` says whether a stopping rule ended training before its
+    last epoch. Totals run over all epochs.
     """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
@@ -95,6 +96,7 @@ class History:
     examples: int = 0
     loss_sum: float = 0.0  # summed over every loss term of every epoch
     loss_count: int = 0
+    stopped_early: bool = False
 
     @property
     def mean_loss(self) -> float:
@@ -235,6 +237,7 @@ def fit(
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
         if stop:
+            history.stopped_early = epoch + 1 < num_epochs or i + 1 < num_batches
             break
     return history
 

@@ -326,7 +326,7 @@ def cached_model(kind: str, config, build: Callable[[int], torch.nn.Module],
     model.eval()
     info = {"kind": kind, "config": dataclasses.asdict(config), "code": code_fingerprint(kind),
             "epochs": history.epochs, "checks": history.checks, "seconds": history.seconds,
-            "examples_per_second": history.examples_per_second}
+            "stopped_early": history.stopped_early, "examples_per_second": history.examples_per_second}
     _store(folder, model, vocab_, info)
     return Trained(model, vocab_, Embeddings.from_model(model, vocab_), info, from_cache=False, history=history)
 

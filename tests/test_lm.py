@@ -54,6 +54,17 @@ def test_strict_rule_stops_at_the_first_rise():
     valid = [row["valid"] for row in history.checks]
     assert all(b <= a for a, b in zip(valid[:-2], valid[1:-1]))  # no rise before the last check
     assert len(valid) < 30 * 20 and valid[-1] > valid[-2]
+    # the course's rule: a check every validate_every batches and nowhere else (not at epoch ends)
+    assert [row["step"] for row in history.checks] == [5 * (k + 1) for k in range(len(valid))]
+    assert history.stopped_early
+
+
+def test_stopped_early_is_false_when_training_runs_to_its_cap():
+    data = subset(d2lmini.load_fourgrams(), n_train=2000, n_eval=500)
+    torch.manual_seed(0)
+    history = d2lmini.train_lm(d2lmini.NGramLM(250), data, num_epochs=2, validate_every=7,
+                               early_stopping="patience", patience=100, device="cpu")
+    assert not history.stopped_early and len(history.epochs) == 2
 
 
 def test_train_lm_bad_arguments(fourgrams):
@@ -114,3 +125,16 @@ def test_embeddings_euclidean_queries():
     assert emb.nearest("a", topn=2, metric="euclidean") == [("c", 1.0), ("b", 5.0)]
     with pytest.raises(ValueError, match="metric"):
         emb.nearest("a", metric="manhattan")
+
+
+def test_seen_in_training_matches_a_direct_set_lookup(fourgrams):
+    seen = d2lmini.seen_in_training(fourgrams, "test")
+    contexts = {tuple(row) for row in fourgrams.train_inputs.tolist()}
+    grams = {(*row, t) for row, t in zip(fourgrams.train_inputs.tolist(), fourgrams.train_targets.tolist())}
+    for i in range(0, len(fourgrams.test_inputs), 997):
+        context = tuple(fourgrams.test_inputs[i].tolist())
+        assert seen["context"][i] == (context in contexts)
+        assert seen["fourgram"][i] == ((*context, int(fourgrams.test_targets[i])) in grams)
+    assert seen["fourgram"].sum() <= seen["context"].sum() < len(seen["context"])
+    with pytest.raises(ValueError, match="split must be one of"):
+        d2lmini.seen_in_training(fourgrams, "train")
