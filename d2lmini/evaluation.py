@@ -129,12 +129,16 @@ def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000,
     """Percentile bootstrap interval of a Spearman correlation or an accuracy.
 
     The benchmark's items are resampled with replacement ``n_resamples``
-    times, and the statistic recomputed on each resample.
+    times, and the statistic recomputed on each resample. Several runs of one
+    model (seeds) scored on the same items are passed as one row each: every
+    resample then draws the same items for all runs, and the interval is that
+    of the runs' mean score.
 
     Args:
-        kind: ``"spearman"`` (``samples``: human scores and model similarities,
-            one entry per pair) or ``"accuracy"`` (``samples``: one boolean per
-            question, true when answered correctly).
+        kind: ``"spearman"`` (``samples``: human scores, one per pair, and the
+            model's similarities, ``(pairs,)`` or ``(runs, pairs)``) or
+            ``"accuracy"`` (``samples``: one boolean per question, true when
+            answered correctly, ``(questions,)`` or ``(runs, questions)``).
         confidence: the interval's coverage, 0.95 for a 95% interval.
 
     Returns:
@@ -144,16 +148,21 @@ def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000,
     n_resamples = _checks.integer("n_resamples", n_resamples, 100)
     confidence = _checks.real("confidence", confidence, 0.5, 0.999)
     arrays = [np.asarray(x, dtype=float) for x in samples]
-    if len(arrays) != (2 if kind == "spearman" else 1) or any(x.ndim != 1 for x in arrays):
-        raise ValueError(f"kind={kind!r} takes {'two' if kind == 'spearman' else 'one'} 1-D arrays")
-    n = len(arrays[0])
-    if any(len(x) != n for x in arrays) or n < 3:
-        raise ValueError(f"the samples must have the same length, at least 3; got {[len(x) for x in arrays]}")
+    expected = 2 if kind == "spearman" else 1
+    if len(arrays) != expected or arrays[-1].ndim not in (1, 2) or (kind == "spearman" and arrays[0].ndim != 1):
+        raise ValueError(f"kind={kind!r} takes " + ("two arrays: human scores (items,) and model scores "
+                                                    "(items,) or (runs, items)" if kind == "spearman" else
+                                                    "one array: outcomes (items,) or (runs, items)"))
+    runs = np.atleast_2d(arrays[-1])  # (runs, items)
+    n = runs.shape[1]
+    if (kind == "spearman" and len(arrays[0]) != n) or n < 3:
+        raise ValueError(f"the samples must have the same number of items, at least 3; got "
+                         f"{[x.shape[-1] for x in arrays]}")
     rows = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
     if kind == "spearman":
-        values = _spearman_rows(arrays[0][rows], arrays[1][rows])
+        values = np.mean([_spearman_rows(arrays[0][rows], run[rows]) for run in runs], axis=0)
     else:
-        values = arrays[0][rows].mean(axis=1)
+        values = runs[:, rows].mean(axis=2).mean(axis=0)
     tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
@@ -237,37 +246,71 @@ def common_vocabulary(*models: Embeddings) -> list[Embeddings]:
     return restricted
 
 
-def similarity_scores(vectors: Embeddings, intervals: bool = False) -> dict:
+def _runs(vectors) -> list[Embeddings]:
+    """One model's runs: an Embeddings, or a non-empty sequence of them with the same words."""
+    runs = [vectors] if isinstance(vectors, Embeddings) else list(vectors) if isinstance(vectors, (list, tuple)) \
+        else [vectors]
+    if not runs:
+        raise ValueError("vectors must be an Embeddings or a non-empty list of them (one per run), got an empty list")
+    runs = [_check_embeddings(run) for run in runs]
+    if any(set(run.words) != set(runs[0].words) for run in runs[1:]):
+        raise ValueError("the runs of one model must have the same words, so that they answer the same items: "
+                         "restrict them with common_vocabulary(...) first")
+    return runs
+
+
+def similarity_scores(vectors: Embeddings | list[Embeddings], intervals: bool = False) -> dict:
     """Spearman correlations on WordSim-353 and SimLex-999 (the pairs in the vocabulary), with coverage.
 
-    With ``intervals=True``, also ``<name>_interval``: the 95% bootstrap
-    interval of each correlation (:func:`bootstrap_interval`).
+    ``vectors`` is one model, or several runs of one model (seeds) with the
+    same words: then ``<name>_spearman`` is the runs' mean and ``<name>_runs``
+    lists each run's. With ``intervals=True``, also ``<name>_interval``: the
+    95% bootstrap interval of that (mean) correlation (:func:`bootstrap_interval`).
     """
-    vectors = _check_embeddings(vectors)
+    runs = _runs(vectors)
     results = {}
     for name in ("wordsim353", "simlex999"):
         path = benchmark_path(name)
-        gold, model, oov = word_pair_similarities(vectors, path)
+        scored = [word_pair_similarities(run, path) for run in runs]
+        gold, _, oov = scored[0]
         if len(gold) < 3:
             raise ValueError(f"only {len(gold)} pairs of {path} are in the vocabulary: too few to correlate")
-        results[f"{name}_spearman"] = float(stats.spearmanr(gold, model).statistic)
+        model = np.array([similarities for _, similarities, _ in scored])
+        per_run = [float(stats.spearmanr(gold, m).statistic) for m in model]
+        results[f"{name}_spearman"] = float(np.mean(per_run))
+        results[f"{name}_runs"] = per_run
         results[f"{name}_coverage"] = 1.0 - oov / 100.0
         if intervals:
             results[f"{name}_interval"] = bootstrap_interval("spearman", gold, model)
     return results
 
 
-def evaluate(vectors: Embeddings, intervals: bool = False) -> dict:
+def evaluate(vectors: Embeddings | list[Embeddings], intervals: bool = False) -> dict:
     """Spearman correlations on WordSim-353 and SimLex-999 and Google-analogy accuracy,
     each with its coverage (share of items in the vocabulary), and with
-    ``intervals=True`` the 95% bootstrap interval of each (``<name>_interval``)."""
-    results = similarity_scores(vectors, intervals)
-    accuracy, sections = evaluate_word_analogies(vectors, benchmark_path("google_analogies"))
-    total = sections[-1]
-    answered = len(total["correct"]) + len(total["incorrect"])
-    results["analogy_accuracy"] = accuracy
+    ``intervals=True`` the 95% bootstrap interval of each (``<name>_interval``).
+
+    ``vectors`` is one model, or several runs of one model with the same words
+    (seeds): each score is then the runs' mean, ``<name>_runs`` lists each
+    run's, and the interval is that of the mean, all runs answering the same
+    resampled items.
+    """
+    runs = _runs(vectors)
+    results = similarity_scores(runs, intervals)
+    path = benchmark_path("google_analogies")
+    outcomes, accuracies = [], []
+    for run in runs:
+        accuracy, sections = evaluate_word_analogies(run, path)
+        total = sections[-1]
+        correct = {tuple(q) for q in total["correct"]}
+        asked = sorted(correct | {tuple(q) for q in total["incorrect"]})
+        outcomes.append([q in correct for q in asked])
+        accuracies.append(accuracy)
+    answered = len(outcomes[0])
+    results["analogy_accuracy"] = float(np.mean(accuracies))
+    results["analogy_runs"] = accuracies
     results["analogy_coverage"] = answered / (answered + total["oov"])
     if intervals:
-        outcomes = np.r_[np.ones(len(total["correct"])), np.zeros(len(total["incorrect"]))]
-        results["analogy_interval"] = bootstrap_interval("accuracy", outcomes) if answered >= 3 else (0.0, 1.0)
+        results["analogy_interval"] = (bootstrap_interval("accuracy", np.array(outcomes, dtype=float))
+                                       if answered >= 3 else (0.0, 1.0))
     return results

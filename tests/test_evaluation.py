@@ -174,9 +174,10 @@ def test_interval_verdict_needs_separated_intervals():
 
 @pytest.mark.parametrize("args, message", [
     (("median", np.ones(5)), "kind must be one of"),
-    (("spearman", np.ones(5)), "takes two 1-D arrays"),
-    (("accuracy", np.ones(5), np.ones(5)), "takes one 1-D arrays"),
-    (("spearman", np.ones(5), np.ones(4)), "same length"),
+    (("spearman", np.ones(5)), "takes two arrays"),
+    (("accuracy", np.ones(5), np.ones(5)), "takes one array"),
+    (("spearman", np.ones(5), np.ones(4)), "same number of items"),
+    (("spearman", np.ones((2, 5)), np.ones(5)), "takes two arrays"),
 ])
 def test_bootstrap_interval_refuses_bad_samples(args, message):
     with pytest.raises(ValueError, match=message):
@@ -190,3 +191,34 @@ def test_scores_with_intervals_hold_the_point_estimate(vectors):
         assert low <= scores[f"{name}_spearman"] <= high
     low, high = scores["analogy_interval"]
     assert low <= scores["analogy_accuracy"] <= high
+
+
+def test_runs_of_one_model_are_scored_on_the_same_items(vectors):
+    single = evaluation.evaluate(vectors, intervals=True)
+    twice = evaluation.evaluate([vectors, vectors], intervals=True)
+    for key in ("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy", "wordsim353_interval",
+                "analogy_interval", "analogy_coverage"):
+        assert twice[key] == pytest.approx(single[key])
+    assert twice["wordsim353_runs"] == pytest.approx([single["wordsim353_spearman"]] * 2)
+    rng = np.random.default_rng(0)
+    other = d2lmini.Embeddings(vectors.words, vectors.vectors + rng.normal(0, 0.5, vectors.vectors.shape))
+    both = evaluation.evaluate([vectors, other])
+    assert both["simlex999_spearman"] == pytest.approx(np.mean(both["simlex999_runs"]))
+    assert both["simlex999_runs"][0] == pytest.approx(single["simlex999_spearman"])
+
+
+def test_runs_with_different_words_are_refused(vectors):
+    fewer = d2lmini.Embeddings(vectors.words[:-1], vectors.vectors[:-1])
+    with pytest.raises(ValueError, match="same words.*common_vocabulary"):
+        evaluation.evaluate([vectors, fewer])
+    with pytest.raises(ValueError, match="non-empty list"):
+        evaluation.evaluate([])
+
+
+def test_interval_of_the_mean_of_runs_is_narrower_than_one_noisy_run():
+    rng = np.random.default_rng(1)
+    gold = rng.normal(size=300)
+    runs = gold + rng.normal(0, 2.0, size=(8, 300))  # eight noisy runs of one model
+    one = evaluation.bootstrap_interval("spearman", gold, runs[0])
+    mean = evaluation.bootstrap_interval("spearman", gold, runs)
+    assert mean[1] - mean[0] < one[1] - one[0]
