@@ -65,7 +65,7 @@ __all__ = ["Word2VecConfig", "FastWord2VecConfig", "GloVeConfig", "NGramLMConfig
 
 
 # Accepted values of fields, by name, checked when a configuration is made (before any data is read).
-_AT_LEAST_0 = {"min_freq", "seed"}
+_AT_LEAST_0 = {"min_freq", "seed", "data_seed"}
 _POSITIVE_REALS = {"lr", "x_max", "alpha", "init_std", "t"}
 _CHOICES = {"activation": ("sigmoid", "tanh", "relu"), "optimizer": ("sgd", "adam", "adamw"),
             "schedule": ("constant", "cosine"), "early_stopping": ("none", "strict", "patience")}
@@ -181,7 +181,8 @@ class NGramLMConfig:
     validate_every: int = 1000
     early_stopping: str = "patience"
     patience: int = 5
-    seed: int = 0
+    seed: int = 0  # the initialisation and the order of the batches
+    data_seed: int = 0  # the split of the 4-grams into train, valid and test (load_fourgrams)
 
     def __post_init__(self) -> None:
         _normalise(self)
@@ -404,7 +405,7 @@ def neural_lm(config: NGramLMConfig = NGramLMConfig(), retrain: bool = False, de
                        dropout=config.dropout, init_std=config.init_std)
 
     def train(build):
-        data = load_fourgrams(seed=config.seed)
+        data = load_fourgrams(seed=config.data_seed)
         model = build(len(data.vocab))
         history = train_lm(model, data, config.num_epochs, batch_size=config.batch_size,
                            optimizer=config.optimizer, lr=config.lr, momentum=config.momentum,

@@ -1,6 +1,7 @@
 """The model cache: normalised keys with a code fingerprint, verified entries, atomic replacement,
 and real processes racing on one key."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -192,3 +194,15 @@ def test_fast_word2vec_configs_are_normalised_and_keyed_apart():
         zoo.FastWord2VecConfig(t=0)
     with pytest.raises(TypeError, match="config must be a FastWord2VecConfig"):
         zoo.word2vec_fast_ptb(zoo.Word2VecConfig())
+
+
+def test_the_seed_of_a_neural_lm_changes_its_training_but_not_its_data_split(isolated_cache, monkeypatch):
+    splits = []
+    load = zoo.load_fourgrams
+    monkeypatch.setattr(zoo, "load_fourgrams", lambda seed=0: splits.append(seed) or load(seed=seed))
+    one, other = (zoo.neural_lm(dataclasses.replace(TINY, seed=s), device="cpu") for s in (0, 1))
+    assert splits == [0, 0]  # the same split for both seeds
+    assert not np.array_equal(one.embeddings.vectors, other.embeddings.vectors)
+    assert one.info["checks"] == [] and one.info["stopped_early"] is False
+    zoo.neural_lm(dataclasses.replace(TINY, seed=1, data_seed=3), device="cpu")
+    assert splits == [0, 0, 3]
