@@ -29,8 +29,9 @@ from .datasets import (
 )
 from .embeddings import Embeddings
 from .fast_skipgram import train_skipgram_fast
+from .huffman import huffman_tree
 from .lm_queries import find_occurrences, predict_next_word, seen_in_training
-from .models import GloVe, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
+from .models import CBOW, GloVe, HierarchicalSoftmax, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
 from .seed_style import cooccurrence_reference
 from .skipgram_data import SkipGramData, load_data_ptb
 from .training import DivergedError, History, default_device, evaluate_lm, train_glove, train_lm, train_skipgram
@@ -39,6 +40,7 @@ from .vocab import Vocab
 __version__ = "0.1.0"
 
 __all__ = [
+    "CBOW",
     "DATA_HUB",
     "DataError",
     "DivergedError",
@@ -47,6 +49,7 @@ __all__ = [
     "FourGrams",
     "GloVe",
     "HashMismatchError",
+    "HierarchicalSoftmax",
     "History",
     "NGramLM",
     "RemoteFile",
@@ -66,6 +69,7 @@ __all__ = [
     "flatten_corpus",
     "glove_weight",
     "gradcheck",
+    "huffman_tree",
     "load_data_ptb",
     "load_data_ptb_glove",
     "load_fourgrams",

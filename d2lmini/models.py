@@ -7,8 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _checks
+from .huffman import HuffmanTree
 
-__all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM"]
+__all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM", "CBOW", "HierarchicalSoftmax"]
 
 
 def _sizes(**sizes) -> list[int]:
@@ -108,6 +109,90 @@ class SkipGram(nn.Module):
 
     def word_vectors(self) -> torch.Tensor:
         """The center embeddings, used as word vectors (as in d2l and word2vec)."""
+        return self.center.weight.detach()
+
+    def full_softmax_logits(self, center: torch.Tensor) -> torch.Tensor:
+        """Scores ``v_c . u_o`` of every word ``o``, shape ``(batch, V)``: the logits of the
+        skip-gram softmax ``P(o | c)`` that negative sampling approximates."""
+        return self.center.weight.index_select(0, center.reshape(-1)) @ self.context.weight.T
+
+
+class CBOW(nn.Module):
+    """Continuous bag of words: the mean of the context vectors scores the center word.
+
+    ``forward(contexts, mask, centers_negatives)`` takes the context ids
+    ``(batch, max_contexts)`` with a 0/1 ``mask`` of the same shape (padding 0)
+    and the ids ``(batch, 1 + K)`` of each center followed by its noise words;
+    it returns the scores ``h . u_o`` of shape ``(batch, 1 + K)``, where ``h`` is
+    the mean of the unmasked context vectors. Trained with :func:`sigmoid_bce_loss`
+    and labels 1 then K zeros, it is skip-gram's mirror image (word2vec's ``-cbow 1``).
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int) -> None:
+        super().__init__()
+        vocab_size, embed_size = _sizes(vocab_size=vocab_size, embed_size=embed_size)
+        self.context = nn.Embedding(vocab_size, embed_size)  # the input vectors
+        self.center = nn.Embedding(vocab_size, embed_size)  # the output vectors
+        for table in (self.center, self.context):
+            nn.init.xavier_uniform_(table.weight)
+
+    def forward(self, contexts: torch.Tensor, mask: torch.Tensor, centers_negatives: torch.Tensor) -> torch.Tensor:
+        mask = mask.to(self.context.weight.dtype).unsqueeze(-1)  # (batch, max_contexts, 1)
+        summed = (self.context(contexts) * mask).sum(1)  # (batch, embed)
+        h = summed / mask.sum(1).clamp(min=1.0)  # the mean over each row's real contexts
+        return (self.center(centers_negatives) * h.unsqueeze(1)).sum(-1)  # (batch, 1 + K)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.context.num_embeddings
+
+    def word_vectors(self) -> torch.Tensor:
+        """The context (input) embeddings, used as word vectors (as in word2vec)."""
+        return self.context.weight.detach()
+
+
+class HierarchicalSoftmax(nn.Module):
+    """Skip-gram with hierarchical softmax: a vector per word and one per inner node of a Huffman tree.
+
+    ``P(o | c)`` is the product, along the path from the root to ``o``, of
+    ``sigmoid(u_n . v_c)`` for branch 0 and ``sigmoid(-u_n . v_c)`` for branch 1
+    at each inner node ``n``; since ``sigmoid(x) + sigmoid(-x) = 1`` at every
+    node, the probabilities of all words sum to 1. ``forward(center, target)``
+    takes ids of shape ``(batch,)`` and returns ``log P(target | center)``,
+    shape ``(batch,)``, at the cost of one path (``log2 V`` nodes or so)
+    instead of ``V`` scores. As in word2vec, word vectors start small and
+    uniform, node vectors at 0.
+    """
+
+    def __init__(self, tree: HuffmanTree, embed_size: int) -> None:
+        super().__init__()
+        if not isinstance(tree, HuffmanTree):
+            raise TypeError(f"tree must be a HuffmanTree (d2lmini.huffman.huffman_tree(counts)), got "
+                            f"{type(tree).__name__}")
+        (embed_size,) = _sizes(embed_size=embed_size)
+        vocab_size = tree.vocab_size
+        self.register_buffer("path_nodes", torch.as_tensor(tree.nodes, dtype=torch.long))
+        self.register_buffer("path_signs", 1.0 - 2.0 * torch.as_tensor(tree.codes, dtype=torch.float32))
+        self.register_buffer("path_mask", torch.as_tensor(tree.mask))
+        self.center = nn.Embedding(vocab_size, embed_size)
+        self.inner = nn.Embedding(vocab_size - 1, embed_size)
+        nn.init.uniform_(self.center.weight, -0.5 / embed_size, 0.5 / embed_size)
+        nn.init.zeros_(self.inner.weight)
+
+    def forward(self, center: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        v = self.center(center)  # (batch, embed)
+        nodes = self.path_nodes[target]  # (batch, depth)
+        scores = (self.inner(nodes) * v.unsqueeze(1)).sum(-1)  # (batch, depth)
+        signs = self.path_signs[target].to(scores.dtype)
+        steps = F.logsigmoid(signs * scores) * self.path_mask[target]  # padding adds log 1 = 0
+        return steps.sum(-1)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.center.num_embeddings
+
+    def word_vectors(self) -> torch.Tensor:
+        """The word (center) vectors."""
         return self.center.weight.detach()
 
 

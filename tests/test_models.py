@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +95,74 @@ def test_numpy_integers_are_integers_and_floats_are_not():
         d2lmini.SkipGram(50.0, 8)
     with pytest.raises(TypeError, match="embed_size must be an integer, got True"):
         d2lmini.NGramLM(250, embed_size=True)
+
+
+def test_hierarchical_softmax_probabilities_of_all_words_sum_to_one():
+    counts = np.random.default_rng(1).zipf(1.5, size=40).clip(max=10**5)
+    torch.manual_seed(0)
+    model = d2lmini.HierarchicalSoftmax(d2lmini.huffman_tree(counts), embed_size=6).double()
+    with torch.no_grad():
+        model.inner.weight.normal_(0, 1.0)  # away from the all-zero start, where every word is 2**-depth
+        model.center.weight.normal_(0, 1.0)
+    for center in (0, 7, 39):
+        log_p = model(torch.full((40,), center), torch.arange(40))
+        assert torch.exp(log_p).sum().item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_hierarchical_softmax_matches_the_product_along_the_path_and_passes_gradcheck():
+    tree = d2lmini.huffman_tree([5, 1, 1, 3])
+    model = d2lmini.HierarchicalSoftmax(tree, embed_size=3).double()
+    with torch.no_grad():
+        model.inner.weight.normal_()
+    v, u = model.center.weight[2], model.inner.weight
+    # word 1's code is 100: branch 1 at the root (node 2), then 0 at node 1, then 0 at node 0
+    direct = torch.sigmoid(-(u[2] @ v)) * torch.sigmoid(u[1] @ v) * torch.sigmoid(u[0] @ v)
+    assert model(torch.tensor([2]), torch.tensor([1])).exp().item() == pytest.approx(direct.item())
+    centers, targets = torch.tensor([0, 2, 3]), torch.tensor([1, 3, 0])
+    inputs = (model.center.weight.detach().clone().requires_grad_(), u.detach().clone().requires_grad_())
+
+    def through(center_table, inner_table):  # forward's computation, as a function of both tables
+        v = center_table[centers]
+        scores = (inner_table[model.path_nodes[targets]] * v.unsqueeze(1)).sum(-1)
+        return (torch.nn.functional.logsigmoid(model.path_signs[targets].double() * scores)
+                * model.path_mask[targets]).sum(-1)
+
+    assert torch.autograd.gradcheck(through, inputs)
+    assert torch.allclose(through(*inputs), model(centers, targets))
+
+
+def test_cbow_averages_only_the_real_contexts_and_passes_gradcheck():
+    torch.manual_seed(0)
+    model = d2lmini.CBOW(10, 4).double()
+    contexts = torch.tensor([[1, 2, 0], [3, 0, 0]])
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    targets = torch.tensor([[4, 5], [6, 7]])
+    scores = model(contexts, mask, targets)
+    h0 = model.context.weight[[1, 2]].mean(0)
+    assert scores[0, 1].item() == pytest.approx((model.center.weight[5] @ h0).item())
+    assert scores[1, 0].item() == pytest.approx((model.center.weight[6] @ model.context.weight[3]).item())
+
+    def loss(context_table, center_table):
+        h = (context_table[contexts] * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        return (center_table[targets] * h.unsqueeze(1)).sum(-1)
+
+    tables = (model.context.weight.detach().clone().requires_grad_(),
+              model.center.weight.detach().clone().requires_grad_())
+    assert torch.autograd.gradcheck(loss, tables)
+    assert torch.allclose(loss(*tables), scores)
+
+
+def test_full_softmax_logits_are_the_skipgram_scores_of_every_word():
+    torch.manual_seed(0)
+    model = d2lmini.SkipGram(12, 5)
+    centers = torch.tensor([3, 7])
+    logits = model.full_softmax_logits(centers)
+    scores = model(centers.unsqueeze(1), torch.arange(12).expand(2, 12))  # (2, 1, 12)
+    assert logits.shape == (2, 12) and torch.allclose(logits, scores[:, 0])
+
+
+def test_new_models_refuse_bad_arguments():
+    with pytest.raises(TypeError, match="tree must be a HuffmanTree"):
+        d2lmini.HierarchicalSoftmax([1, 2, 3], 4)
+    with pytest.raises(ValueError, match="embed_size must be an integer >= 1"):
+        d2lmini.CBOW(10, 0)
