@@ -1,0 +1,85 @@
+"""fastText's subwords: character n-grams of a word, hashed into a fixed number of buckets.
+
+A word is wrapped in ``<`` and ``>`` so that prefixes and suffixes differ from
+the same letters inside a word; its n-grams for ``min_n <= n <= max_n`` are
+then hashed (32-bit FNV-1a over the UTF-8 bytes, as fastText's
+``Dictionary::hash``) into one of ``buckets`` rows. A word's vector is the sum
+of its own row and its n-grams' rows, so a word never seen in training still
+gets a vector from its n-grams.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+
+__all__ = ["char_ngrams", "fnv1a_32", "subword_table"]
+
+_FNV_OFFSET, _FNV_PRIME = 2166136261, 16777619
+
+
+def _check_range(min_n, max_n) -> tuple[int, int]:
+    min_n = _checks.integer("min_n", min_n, 1)
+    max_n = _checks.integer("max_n", max_n, 1)
+    if max_n < min_n:
+        raise ValueError(f"max_n must be >= min_n, got min_n={min_n}, max_n={max_n}: "
+                         "pass an n-gram range such as min_n=3, max_n=6 (fastText's default)")
+    return min_n, max_n
+
+
+def char_ngrams(word: str, min_n: int = 3, max_n: int = 6) -> list[str]:
+    """The character n-grams of ``<word>`` that fastText uses, in fastText's order.
+
+    As fastText's ``computeSubwords``, n-grams are read from each start
+    position, shortest first, counting characters (not bytes); the 1-grams made
+    of the lone ``<`` or ``>`` are skipped, and a short word's whole bracketed
+    form (``<a>`` for ``a``) is one of its n-grams when it is at most ``max_n`` long.
+    ``char_ngrams("where", 3, 3)`` is ``['<wh', 'whe', 'her', 'ere', 're>']``.
+    """
+    if not isinstance(word, str) or not word:
+        raise ValueError(f"word must be a non-empty string, got {word!r}")
+    min_n, max_n = _check_range(min_n, max_n)
+    wrapped = f"<{word}>"
+    grams = []
+    for start in range(len(wrapped)):
+        for n in range(min_n, max_n + 1):
+            end = start + n
+            if end > len(wrapped):
+                break
+            if n == 1 and (start == 0 or end == len(wrapped)):
+                continue  # the lone "<" or ">"
+            grams.append(wrapped[start:end])
+    return grams
+
+
+def fnv1a_32(text: str) -> int:
+    """fastText's hash of a string: 32-bit FNV-1a over its UTF-8 bytes, each byte sign-extended
+    first (fastText reads them as ``int8_t``), so that non-ASCII words hash as in fastText."""
+    h = _FNV_OFFSET
+    for byte in text.encode("utf-8"):
+        h ^= (byte - 256 if byte >= 128 else byte) & 0xFFFFFFFF
+        h = (h * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def subword_table(words, buckets: int = 2_000_000, min_n: int = 3, max_n: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that make up each word's vector, as a flat array with offsets (CSR).
+
+    Word ``i`` (``0 <= i < len(words)``) owns row ``i``; its n-grams map to rows
+    ``len(words) + fnv1a_32(gram) % buckets``. Row lists are built once per
+    vocabulary (a loop over its words, not over tokens); training then gathers
+    ``rows[offsets[i]:offsets[i + 1]]`` for a batch with array operations.
+
+    Returns:
+        ``(rows, offsets)``: int64 arrays; ``offsets`` has ``len(words) + 1`` entries.
+    """
+    buckets = _checks.integer("buckets", buckets, 1)
+    min_n, max_n = _check_range(min_n, max_n)
+    words = list(words)
+    rows, offsets = [], [0]
+    for i, word in enumerate(words):
+        rows.append(i)
+        rows.extend(len(words) + fnv1a_32(gram) % buckets for gram in char_ngrams(word, min_n, max_n))
+        offsets.append(len(rows))
+    return np.array(rows, dtype=np.int64), np.array(offsets, dtype=np.int64)
