@@ -20,7 +20,7 @@ from .embeddings import Embeddings
 
 __all__ = ["BENCHMARK_FILES", "benchmark_path", "word_pair_similarities", "evaluate_word_pairs",
            "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
-           "interval_verdict"]
+           "interval_verdict", "comparison_words"]
 
 BENCHMARK_FILES = {
     "wordsim353": "wordsim353.tsv",
@@ -162,7 +162,7 @@ def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000,
     if kind == "spearman":
         values = np.mean([_spearman_rows(arrays[0][rows], run[rows]) for run in runs], axis=0)
     else:
-        values = runs[:, rows].mean(axis=2).mean(axis=0)
+        values = runs.mean(axis=0)[rows].mean(axis=1)  # the runs' mean outcome per item, resampled
     tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
@@ -175,6 +175,12 @@ def interval_verdict(a: tuple[float, float], b: tuple[float, float]) -> str:
     if a[1] < b[0]:
         return "lower"
     return "tied"
+
+
+def comparison_words(a: tuple[float, float], b: tuple[float, float]) -> str:
+    """:func:`interval_verdict` as the words of a sentence "A's score is ___ B's":
+    ``"higher than"``, ``"lower than"`` or ``"tied with"``."""
+    return {"higher": "higher than", "lower": "lower than", "tied": "tied with"}[interval_verdict(a, b)]
 
 
 def evaluate_word_analogies(
@@ -248,8 +254,7 @@ def common_vocabulary(*models: Embeddings) -> list[Embeddings]:
 
 def _runs(vectors) -> list[Embeddings]:
     """One model's runs: an Embeddings, or a non-empty sequence of them with the same words."""
-    runs = [vectors] if isinstance(vectors, Embeddings) else list(vectors) if isinstance(vectors, (list, tuple)) \
-        else [vectors]
+    runs = list(vectors) if isinstance(vectors, (list, tuple)) else [vectors]
     if not runs:
         raise ValueError("vectors must be an Embeddings or a non-empty list of them (one per run), got an empty list")
     runs = [_check_embeddings(run) for run in runs]

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
-
 __all__ = ["HuffmanTree", "huffman_tree", "expected_path_length"]
 
 
@@ -106,5 +104,7 @@ def huffman_tree(counts) -> HuffmanTree:
 def expected_path_length(tree: HuffmanTree, counts) -> float:
     """Mean number of branchings per word occurrence: the cost of one hierarchical-softmax step."""
     counts = np.asarray(counts, dtype=np.float64)
-    _checks.integer("len(counts)", len(counts), tree.vocab_size, tree.vocab_size)
+    if counts.shape != (tree.vocab_size,):
+        raise ValueError(f"counts must have one entry per word of the tree ({tree.vocab_size}), "
+                         f"got shape {counts.shape}")
     return float((tree.lengths * counts).sum() / counts.sum())

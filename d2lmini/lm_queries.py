@@ -69,6 +69,8 @@ def seen_in_training(data: FourGrams, split: str = "test") -> dict[str, np.ndarr
     context words occur as a training context) and ``"fourgram"`` (the whole
     4-gram, context and target, occurs in training).
     """
+    if not isinstance(data, FourGrams):
+        raise TypeError(f"data must be the FourGrams of d2lmini.load_fourgrams(), got {type(data).__name__}")
     _checks.choice("split", split, ("valid", "test"))
     vocab_size = len(data.vocab)
     if vocab_size ** 4 >= 2 ** 63:

@@ -5,7 +5,9 @@ This module is used from the chapters (the top of the stack); nothing below impo
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 import time
 from collections.abc import Sequence
 
@@ -36,9 +38,6 @@ _OMITTED = "# (argument checks omitted)"
 
 def without_argument_checks(source: str) -> str:
     """``source`` with the argument-check statements of every function body replaced by a comment."""
-    import ast
-    import textwrap
-
     source = textwrap.dedent(source)
     lines = source.splitlines()
     dropped: dict[int, int] = {}  # first line -> last line (1-based) of each check statement
@@ -64,8 +63,6 @@ def without_argument_checks(source: str) -> str:
 
 def _is_check_call(node) -> bool:
     """A call of a check helper, perhaps converted further (``_checks.id_array(...).astype(...)``)."""
-    import ast
-
     while isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name):
@@ -80,8 +77,6 @@ def _is_check_call(node) -> bool:
 
 def _is_argument_check(statement, arguments: set[str]) -> bool:
     """A check helper's call, its result perhaps assigned back to arguments, or an ``if`` that only raises."""
-    import ast
-
     if isinstance(statement, ast.Expr):
         return _is_check_call(statement.value)
     if isinstance(statement, (ast.Assign, ast.AnnAssign)):

@@ -147,6 +147,7 @@ class _Figures(HTMLParser):
         super().__init__()
         self.open_figures: list[dict] = []
         self.uncaptioned = 0
+        self.images = 0
 
     def handle_starttag(self, tag, attrs):
         if tag == "figure":
@@ -154,6 +155,7 @@ class _Figures(HTMLParser):
         elif tag == "figcaption" and self.open_figures:
             self.open_figures[-1]["caption"] = True
         elif tag == "img" and "/_images/" in (dict(attrs).get("src") or ""):  # cell outputs only
+            self.images += 1
             if self.open_figures:
                 self.open_figures[-1]["img"] = True
             else:
@@ -169,4 +171,5 @@ class _Figures(HTMLParser):
 def test_every_figure_has_a_caption(name):
     parser = _Figures()
     parser.feed((HTML / f"{name}.html").read_text(encoding="utf-8"))
+    assert parser.images > 0, f"{name}: no output image found: has the page's HTML changed its layout?"
     assert parser.uncaptioned == 0, f"{name}: {parser.uncaptioned} image(s) without a caption"

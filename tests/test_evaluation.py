@@ -170,6 +170,8 @@ def test_interval_verdict_needs_separated_intervals():
     assert evaluation.interval_verdict((0.3, 0.4), (0.1, 0.29)) == "higher"
     assert evaluation.interval_verdict((0.1, 0.2), (0.25, 0.4)) == "lower"
     assert evaluation.interval_verdict((0.1, 0.3), (0.25, 0.4)) == "tied"
+    assert evaluation.comparison_words((0.3, 0.4), (0.1, 0.29)) == "higher than"
+    assert evaluation.comparison_words((0.1, 0.3), (0.25, 0.4)) == "tied with"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -50,3 +50,10 @@ def test_paths_share_their_inner_nodes_consistently():
 def test_bad_counts(counts, message):
     with pytest.raises(ValueError, match=message):
         huffman_tree(counts)
+
+
+def test_expected_path_length_needs_one_count_per_word():
+    tree = huffman_tree([1, 2, 3])
+    assert expected_path_length(tree, [1, 2, 3]) == pytest.approx((2 * 1 + 2 * 2 + 1 * 3) / 6)
+    with pytest.raises(ValueError, match=r"one entry per word of the tree \(3\)"):
+        expected_path_length(tree, [1, 2])

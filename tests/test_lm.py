@@ -138,3 +138,8 @@ def test_seen_in_training_matches_a_direct_set_lookup(fourgrams):
     assert seen["fourgram"].sum() <= seen["context"].sum() < len(seen["context"])
     with pytest.raises(ValueError, match="split must be one of"):
         d2lmini.seen_in_training(fourgrams, "train")
+
+
+def test_seen_in_training_refuses_what_is_not_fourgrams():
+    with pytest.raises(TypeError, match="data must be the FourGrams"):
+        d2lmini.seen_in_training({"test_inputs": []})
