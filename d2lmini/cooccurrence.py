@@ -2,21 +2,26 @@
 
 :func:`cooccurrence` makes one NumPy pass per distance ``d = 1..window_size``
 (never a loop over tokens or pairs) and sums the pairs into a ``scipy.sparse``
-matrix. Its oracle, the loop of d2l's "Pretraining GloVe" chapter, is
+matrix; :func:`cooccurrence_stream` does the same for a corpus on disk, chunk
+by chunk under a memory limit. Its oracle, the loop of d2l's "Pretraining GloVe" chapter, is
 :func:`d2lmini.seed_style.cooccurrence_reference`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _checks
-from .corpus import flatten_corpus
+from .corpus import TokenFile, flatten_corpus
 
-__all__ = ["shifted_pmi", "cooccurrence", "ppmi", "log_cooccurrence_fourgrams"]
+__all__ = ["shifted_pmi", "cooccurrence", "cooccurrence_stream", "PairCounter", "ppmi",
+           "log_cooccurrence_fourgrams"]
 
 WEIGHTINGS = ("harmonic", "uniform")
 
@@ -45,44 +50,200 @@ def cooccurrence(
     vocab_size = _checks.integer("vocab_size", vocab_size, 1)
     _checks.choice("weighting", weighting, WEIGHTINGS)
     ids, sentence = flatten_corpus(corpus, vocab_size)
-    ids = ids.astype(np.int32 if vocab_size < 2**31 else np.int64)  # less memory to touch
-    rows, cols, vals = [], [], []
-    for d in range(1, min(window_size, len(ids) - 1) + 1):
-        same = sentence[d:] == sentence[:-d]  # pairs d apart inside one sentence
-        rows.append(ids[:-d][same])
-        cols.append(ids[d:][same])
-        vals.append(np.full(rows[-1].shape, 1.0 / d if weighting == "harmonic" else 1.0))
-    if not rows:  # a single token: no pairs at all
-        return sp.csr_matrix((vocab_size, vocab_size), dtype=np.float64)
-    # Each pair (left word, right word) is counted once in `forward`; the
-    # reference also counts it from the right word's point of view: X = F + F^T.
-    forward = _sum_pairs(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), vocab_size)
-    matrix = (forward + forward.T).tocsr()
-    matrix.sort_indices()
-    return matrix
+    counter = PairCounter(vocab_size, window_size, weighting)
+    counter.add(ids, sentence)
+    return counter.matrix()
 
 
-_DENSE_BLOCK_BYTES = 64 * 2**20
+def cooccurrence_stream(
+    tokens: TokenFile,
+    window_size: int,
+    weighting: str = "harmonic",
+    memory: int = 2**30,
+    spill_folder: str | os.PathLike | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> sp.csr_matrix:
+    """:func:`cooccurrence` of a corpus on disk, counted chunk by chunk under a memory limit.
 
+    As Stanford's ``cooccur`` does: the pairs of frequent words are summed in a
+    dense table, the others are sorted and summed chunk by chunk into runs,
+    and when the runs outgrow their share of ``memory`` they are spilled to
+    temporary files, merged at the end. ``memory`` (bytes) bounds what the
+    counting holds at once, not the returned matrix, which has one entry per
+    distinct pair.
 
-def _sum_pairs(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
-    """Sum duplicate (row, col) entries into an ``(n, n)`` CSR matrix.
-
-    Ids are ranked by frequency, so most pairs start at one of the first few
-    hundred ids. Those rows are summed by ``np.bincount`` into a dense block
-    (at most 64 MiB); only the rest go through the slower sparse path, whose
-    cost is a sort of the duplicates within each row.
+    Args:
+        tokens: an encoded corpus on disk (:func:`~d2lmini.corpus.encode_files`).
+        progress: called with the number of tokens counted after every chunk.
     """
-    head = max(1, min(n, _DENSE_BLOCK_BYTES // (8 * n)))
-    in_head = rows < head
-    dense = np.bincount(
-        rows[in_head].astype(np.int64) * n + cols[in_head], weights=vals[in_head], minlength=head * n
-    ).reshape(head, n)
-    in_tail = ~in_head
-    tail = sp.csr_matrix((vals[in_tail], (rows[in_tail], cols[in_tail])), shape=(n, n))
-    top = sp.csr_matrix(dense)
-    top.resize((n, n))
-    return (top + tail).tocsr()
+    if not isinstance(tokens, TokenFile):
+        raise TypeError(f"tokens must be a d2lmini.corpus.TokenFile (from encode_files), got {type(tokens).__name__}")
+    window_size = _checks.integer("window_size", window_size, 1)
+    _checks.choice("weighting", weighting, WEIGHTINGS)
+    memory = _checks.integer("memory", memory, MIN_MEMORY)
+    counter = PairCounter(len(tokens.vocab), window_size, weighting, memory, spill_folder)
+    try:
+        for ids, sentence in tokens.chunks(counter.chunk_tokens):
+            counter.add(ids, sentence)
+            if progress is not None:
+                progress(len(ids))
+        return counter.matrix()
+    finally:
+        counter.close()
+
+
+MIN_MEMORY = 64 * 2**20
+_DEFAULT_DENSE_BYTES = 64 * 2**20
+
+
+class PairCounter:
+    """Sums the weighted (left word, right word) pairs of chunks of a corpus (see :func:`cooccurrence_stream`).
+
+    The table of frequent pairs holds, for row ``i``, the columns ``j`` with
+    ``(i + 1) * (j + 1) <= P`` (ids are ranked by frequency, so these are the
+    pairs of frequent words, about nine in ten of PTB's); ``P`` is the largest
+    power of two whose table fits a quarter of ``memory``. Every other pair is
+    coded as one int64 ``(i * n + j) * window + (d - 1)``, so that a plain sort
+    (no argsort) groups a pair's occurrences together with their distances.
+    """
+
+    def __init__(self, vocab_size: int, window_size: int, weighting: str = "harmonic",
+                 memory: int | None = None, spill_folder: str | os.PathLike | None = None) -> None:
+        self.n, self.window = vocab_size, window_size
+        self.weights = (1.0 / np.arange(1, window_size + 1) if weighting == "harmonic"
+                        else np.ones(window_size))
+        self.memory = memory
+        dense_bytes = _DEFAULT_DENSE_BYTES if memory is None else min(_DEFAULT_DENSE_BYTES, memory // 4)
+        rank = np.arange(1, vocab_size + 1, dtype=np.int64)
+        product = 1
+        while (product < vocab_size * vocab_size
+               and np.minimum(vocab_size, 2 * product // rank).sum() * 8 <= dense_bytes):
+            product *= 2
+        self.limit = np.minimum(vocab_size, product // rank)  # columns of row i in the table
+        self.start = np.concatenate([[0], np.cumsum(self.limit)])
+        self.dense = np.zeros(int(self.start[-1]))
+        # Counting a chunk holds about 160 bytes per pair at its peak (measured); its pairs get half of memory.
+        self.chunk_tokens = None if memory is None else max(1024, memory // 2 // (160 * window_size))
+        self.run_bytes_limit = None if memory is None else memory // 4
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.spilled: list[Path] = []
+        self._spill_folder = spill_folder
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def add(self, ids: np.ndarray, sentence: np.ndarray) -> None:
+        """Count the pairs of one chunk of whole sentences (``ids`` and their sentence numbers)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        in_table, codes, table_weights = [], [], []
+        for d in range(1, min(self.window, len(ids) - 1) + 1):
+            same = sentence[d:] == sentence[:-d]  # pairs d apart inside one sentence
+            left, right = ids[:-d][same], ids[d:][same]
+            frequent = right < self.limit[left]
+            in_table.append(self.start[left[frequent]] + right[frequent])
+            table_weights.append(np.full(len(in_table[-1]), self.weights[d - 1]))
+            rare = ~frequent
+            codes.append((left[rare] * self.n + right[rare]) * self.window + (d - 1))
+        if not codes:  # a single token: no pairs
+            return
+        index = np.concatenate(in_table)
+        if len(index):
+            self.dense += np.bincount(index, weights=np.concatenate(table_weights), minlength=len(self.dense))
+        code = np.sort(np.concatenate(codes))
+        if len(code):
+            keys, first = _unique_sorted(code // self.window)
+            self.runs.append((keys, np.add.reduceat(self.weights[code % self.window], first)))
+            self._bound_runs()
+
+    def _bound_runs(self) -> None:
+        if self.run_bytes_limit is None or sum(k.nbytes + v.nbytes for k, v in self.runs) <= self.run_bytes_limit:
+            return
+        keys, values = _merge_runs(self.runs)
+        self.runs = []
+        if keys.nbytes + values.nbytes <= self.run_bytes_limit // 2:
+            self.runs = [(keys, values)]
+            return
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="d2lmini-cooccur-", dir=self._spill_folder)
+        path = Path(self._tmp.name) / f"run{len(self.spilled)}"
+        path.mkdir()
+        np.save(path / "keys.npy", keys)
+        np.save(path / "values.npy", values)
+        self.spilled.append(path)
+
+    def _tail(self) -> tuple[np.ndarray, np.ndarray]:
+        """All runs, in memory and spilled, merged into one sorted run of distinct keys."""
+        if not self.spilled:
+            return _merge_runs(self.runs)
+        runs = self.runs + [(np.load(p / "keys.npy", mmap_mode="r"), np.load(p / "values.npy", mmap_mode="r"))
+                            for p in self.spilled]
+        # Merge key range by key range, each holding about a run-limit's worth of entries.
+        total = sum(len(k) for k, _ in runs)
+        parts = max(1, -(-total * 16 // max(1, self.run_bytes_limit)))
+        sample = np.sort(np.concatenate([np.asarray(k[::max(1, len(k) // 1000)]) for k, _ in runs]))
+        cuts = np.unique(np.concatenate([[0], sample[(np.arange(1, parts) * len(sample)) // parts],
+                                         [self.n * self.n]]))
+        keys, values = [], []
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            pieces = []
+            for k, v in runs:
+                a, b = np.searchsorted(k, [lo, hi])
+                pieces.append((np.asarray(k[a:b]), np.asarray(v[a:b])))
+            part_keys, part_values = _merge_runs(pieces)
+            keys.append(part_keys)
+            values.append(part_values)
+        return np.concatenate(keys), np.concatenate(values)
+
+    def matrix(self) -> sp.csr_matrix:
+        """The symmetric ``(n, n)`` float64 CSR matrix of everything added so far."""
+        n = self.n
+        at = np.flatnonzero(self.dense)
+        rows = np.searchsorted(self.start, at, side="right") - 1
+        table_keys, table_values = rows * n + (at - self.start[rows]), self.dense[at]
+        del at, rows
+        tail_keys, tail_values = self._tail()
+        # Both key lists are sorted and disjoint: merge them in place of a sort.
+        where = np.searchsorted(tail_keys, table_keys) + np.arange(len(table_keys))
+        keys = np.empty(len(table_keys) + len(tail_keys), dtype=np.int64)
+        values = np.empty(len(keys))
+        from_tail = np.ones(len(keys), dtype=bool)
+        from_tail[where] = False
+        keys[where], values[where] = table_keys, table_values
+        keys[from_tail], values[from_tail] = tail_keys, tail_values
+        del table_keys, table_values, tail_keys, tail_values, where, from_tail
+        indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n)
+        index_type = np.int32 if n < 2**31 else np.int64
+        forward = sp.csr_matrix((values, (keys % n).astype(index_type), indptr), shape=(n, n))
+        del keys, values
+        # Each pair (left word, right word) was counted once; the reference also
+        # counts it from the right word's point of view: X = F + F^T.
+        matrix = (forward + forward.T.tocsr()).tocsr()
+        matrix.sort_indices()
+        return matrix
+
+    def close(self) -> None:
+        """Remove the spilled runs."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _unique_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array, and where each first occurs."""
+    first = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
+    return keys[first], first
+
+
+def _merge_runs(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sorted runs of (distinct key, value) into one, summing the values of equal keys."""
+    runs = [(k, v) for k, v in runs if len(k)]
+    if not runs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if len(runs) == 1:
+        return np.asarray(runs[0][0]), np.asarray(runs[0][1])
+    keys = np.concatenate([k for k, _ in runs])
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    unique, first = _unique_sorted(keys)
+    return unique, np.add.reduceat(np.concatenate([v for _, v in runs])[order], first)
 
 
 def ppmi(counts: sp.spmatrix | np.ndarray, alpha: float = 1.0) -> sp.csr_matrix:

@@ -1,0 +1,281 @@
+"""Skip-gram trained from a corpus on disk, in one process or data-parallel with ``torch.distributed``.
+
+:func:`train_skipgram_stream` is the fast trainer's method (word2vec's sparse
+SGD with a linearly decaying rate, noise words shared by groups of pairs) fed
+from a :class:`~d2lmini.corpus.TokenFile` chunk by chunk, so memory holds one
+chunk of the corpus and its pairs, never the whole.
+
+**Data order.** The corpus is cut into ``num_shards`` contiguous,
+sentence-aligned shards, each read in chunks; a chunk's draws (subsampling,
+window sizes, noise words) come from a generator seeded by ``(seed, epoch,
+shard, chunk)``, and its pairs, in corpus order, are split evenly into
+minibatches, one per ``batch_tokens`` tokens of the chunk. Step ``s`` of an
+epoch trains on minibatch ``s`` of every shard at once: its gradient is the sum
+of theirs. Nothing of this depends on the number of processes.
+
+**Data parallel.** Under ``torchrun`` (``torch.distributed`` initialised),
+process ``r`` of ``W`` owns the shards ``r, r + W, ...``; at each step every
+process computes the gradient of its own minibatches, the gradients are summed
+across processes by an all-reduce, and every process applies the same sum, so
+the tables stay identical everywhere. A run on ``W`` processes therefore
+follows the same trajectory as a run in one process with
+``num_shards = W`` (up to the order of floating-point additions). The
+all-reduce is ``"sparse"`` (only the rows a step touched travel; gloo only)
+or ``"dense"`` (whole tables; the one NCCL offers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from . import _checks
+from .corpus import TokenFile
+from .fast_skipgram import sgns_block_gradients, sgns_block_step
+from .models import SkipGram
+from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
+from .training import DivergedError, _device
+
+__all__ = ["StreamStats", "train_skipgram_stream"]
+
+CHUNK_TOKENS = 65_536  # tokens drawn at once: big enough for NumPy to pay, small enough for any memory
+
+
+@dataclass
+class StreamStats:
+    """What a run did: per-epoch mean loss per pair, seconds, and tokens and pairs seen (all processes)."""
+
+    loss: list[float]
+    seconds: list[float]
+    tokens: int
+    pairs: int
+    world_size: int
+    steps: int
+
+    @property
+    def words_per_second(self) -> float:
+        """Corpus tokens trained on per second of training, summed over processes."""
+        return self.tokens / max(sum(self.seconds), 1e-12)
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _chunk_bounds(tokens: TokenFile, start: int, stop: int) -> list[tuple[int, int]]:
+    """The token ranges of :meth:`TokenFile.chunks` for ``[start, stop)``, without reading the ids."""
+    bounds = []
+    s, last = np.searchsorted(tokens.starts, [start, stop])
+    while s < last:
+        e = max(s + 1, int(np.searchsorted(tokens.starts, tokens.starts[s] + CHUNK_TOKENS, side="right")) - 1)
+        e = min(e, last)
+        bounds.append((int(tokens.starts[s]), int(tokens.starts[e])))
+        s = e
+    return bounds
+
+
+class _Shard:
+    """One shard's minibatches of an epoch, drawn chunk by chunk as they are needed."""
+
+    def __init__(self, tokens: TokenFile, shard: int, num_shards: int, batch_tokens: int) -> None:
+        self.tokens, self.shard = tokens, shard
+        start, stop = tokens.shard(shard, num_shards)
+        self.chunks = _chunk_bounds(tokens, start, stop)
+        self.batches_per_chunk = [-(-(b - a) // batch_tokens) for a, b in self.chunks]
+
+    @property
+    def num_batches(self) -> int:
+        return sum(self.batches_per_chunk)
+
+    def batches(self, epoch: int, seed: int, keep: np.ndarray, noise: AliasSampler, window: int,
+                negative: int, group_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+        """``(centers, contexts, negatives, tokens)`` of each minibatch, in order."""
+        for index, ((a, b), count) in enumerate(zip(self.chunks, self.batches_per_chunk)):
+            rng = np.random.default_rng([seed, epoch, self.shard, index])
+            ids = np.asarray(self.tokens.ids[a:b], dtype=np.int64)
+            first, last = np.searchsorted(self.tokens.starts, [a, b])
+            sentence = np.repeat(np.arange(first, last), np.diff(self.tokens.starts[first:last + 1]))
+            try:
+                centers, contexts = draw_windows(ids, sentence, keep, window, rng)
+            except ValueError:  # no pair in this chunk (e.g. one-word sentences only)
+                centers, contexts = np.zeros(0, np.int32), np.zeros((0, 2 * window), np.int32)
+            flat = np.flatnonzero(contexts.ravel() >= 0)  # corpus order, each center's pairs together
+            flat = flat[:len(flat) - len(flat) % group_size]  # whole groups (drops < group_size pairs)
+            pair_centers = centers[flat // contexts.shape[1]].astype(np.int64)
+            pair_contexts = contexts.ravel()[flat].astype(np.int64)
+            groups = len(flat) // group_size
+            negatives = noise.sample(rng, (groups, negative)).astype(np.int64)
+            group_cuts = (np.arange(count + 1) * groups) // count
+            for m in range(count):
+                g0, g1 = group_cuts[m], group_cuts[m + 1]
+                span = (b - a) * (m + 1) // count - (b - a) * m // count
+                yield (pair_centers[g0 * group_size:g1 * group_size], pair_contexts[g0 * group_size:g1 * group_size],
+                       negatives[g0:g1], span)
+
+
+def train_skipgram_stream(
+    tokens: TokenFile,
+    embed_size: int = 100,
+    window: int = 5,
+    negative: int = 5,
+    epochs: int = 5,
+    lr: float = 0.025,
+    min_lr_fraction: float = 1e-4,
+    t: float = 1e-3,
+    group_size: int = 8,
+    batch_tokens: int = 256,
+    num_shards: int | None = None,
+    allreduce: str = "sparse",
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[SkipGram, StreamStats]:
+    """Train skip-gram with negative sampling on a corpus on disk (see the module for the data order).
+
+    Args:
+        tokens: the encoded corpus (:func:`~d2lmini.corpus.encode_files`).
+        window: the largest window; each center draws its own size in ``[1, window]``.
+        negative: noise words per pair, drawn by ``count ** 0.75`` and shared by
+            the ``group_size`` consecutive pairs of a group.
+        t: subsampling threshold (word2vec's formula; its default 1e-3).
+        batch_tokens: corpus tokens per minibatch and shard (about 5 pairs each
+            with the defaults); a step of ``W`` processes trains ``W`` minibatches.
+        num_shards: how the data is cut and ordered; default the number of
+            processes. Pass the same value to reproduce a run on another number
+            of processes (it must be a multiple of it).
+        allreduce: ``"sparse"`` or ``"dense"`` (see the module); used only under
+            ``torch.distributed``.
+        progress: called with the number of corpus tokens this process has
+            trained on since the last call (e.g. a progress bar's ``update``).
+
+    Returns:
+        ``(model, stats)``: a :class:`~d2lmini.models.SkipGram` (identical on every
+        process) and :class:`StreamStats`.
+    """
+    if not isinstance(tokens, TokenFile):
+        raise TypeError(f"tokens must be a d2lmini.corpus.TokenFile (from encode_files), got {type(tokens).__name__}")
+    if len(tokens.vocab) < 2:
+        raise ValueError(f"the corpus's vocabulary holds {len(tokens.vocab)} word; skip-gram needs at least 2 "
+                         "distinct words (lower min_count or use a larger corpus)")
+    embed_size = _checks.integer("embed_size", embed_size, 1)
+    window = _checks.integer("window", window, 1)
+    negative = _checks.integer("negative", negative, 1)
+    epochs = _checks.integer("epochs", epochs, 1)
+    lr = _checks.positive("lr", lr)
+    min_lr_fraction = _checks.real("min_lr_fraction", min_lr_fraction, 0.0, 1.0)
+    t = _checks.positive("t", t)
+    group_size = _checks.integer("group_size", group_size, 1)
+    batch_tokens = _checks.integer("batch_tokens", batch_tokens, 1)
+    _checks.choice("allreduce", allreduce, ("sparse", "dense"))
+    seed = _checks.integer("seed", seed, 0)
+    rank, world = _world()
+    num_shards = world if num_shards is None else _checks.integer("num_shards", num_shards, 1)
+    if num_shards % world:
+        raise ValueError(f"num_shards={num_shards} must be a multiple of the number of processes ({world})")
+    device = _device(device)
+    if world > 1 and allreduce == "sparse" and dist.get_backend() != "gloo":
+        raise ValueError(f"allreduce='sparse' needs the gloo backend, got {dist.get_backend()!r}; "
+                         "use allreduce='dense' with NCCL")
+
+    vocab_size = len(tokens.vocab)
+    keep = keep_probabilities(tokens.vocab.counts, t, unk=None, formula="word2vec")
+    noise = AliasSampler(noise_distribution(tokens.vocab.counts, unk=None))
+    shards = [_Shard(tokens, k, num_shards, batch_tokens) for k in range(num_shards)]
+    mine = shards[rank::world]
+    steps_per_epoch = max(s.num_batches for s in shards)
+    total_steps = steps_per_epoch * epochs
+
+    model = SkipGram(vocab_size, embed_size)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # word2vec's start, the same on every process
+        model.center.weight.copy_((torch.rand(vocab_size, embed_size, generator=generator) - 0.5) / embed_size)
+        model.context.weight.zero_()
+    model.to(device)
+    center, context = model.center.weight.data, model.context.weight.data
+    fused = world == 1 and num_shards == 1  # one minibatch per step: the fast trainer's fused step
+
+    stats = StreamStats([], [], 0, 0, world, 0)
+    step = 0
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        streams = [s.batches(epoch, seed, keep, noise, window, negative, group_size) for s in mine]
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        counts = torch.zeros(2, dtype=torch.float64)  # tokens, pairs of this process
+        for _ in range(steps_per_epoch):
+            rate = max(lr * (1.0 - step / total_steps), lr * min_lr_fraction)
+            batches = [b for b in (next(stream, None) for stream in streams) if b is not None]
+            if fused:
+                for c, o, n, _span in batches:
+                    if len(c):
+                        loss_sum += sgns_block_step(center, context, *_on(device, c, o, n), rate)
+            else:
+                loss_sum += _data_parallel_step(center, context, batches, rate, world, allreduce, device)
+            done = sum(span for *_, span in batches)
+            counts += torch.tensor([done, sum(len(c) for c, *_ in batches)], dtype=torch.float64)
+            if progress is not None:
+                progress(done)
+            step += 1
+        totals = torch.cat([counts, loss_sum.cpu().reshape(1)])
+        if world > 1:
+            dist.all_reduce(totals)
+        tokens_done, pairs, loss = totals.tolist()
+        if not np.isfinite(loss):
+            raise DivergedError(f"the loss became {loss} in epoch {epoch + 1}; lower lr (now {lr})")
+        stats.loss.append(loss / max(pairs, 1))
+        stats.seconds.append(time.perf_counter() - started)
+        stats.tokens += int(tokens_done)
+        stats.pairs += int(pairs)
+    stats.steps = step
+    return model, stats
+
+
+def _on(device: torch.device, *arrays: np.ndarray) -> list[torch.Tensor]:
+    return [torch.from_numpy(a).to(device) for a in arrays]
+
+
+@torch.no_grad()
+def _data_parallel_step(center: torch.Tensor, context: torch.Tensor, batches, rate: float, world: int,
+                        allreduce: str, device: torch.device) -> torch.Tensor:
+    """Sum the gradients of this process's minibatches, all-reduce them, and apply the sum."""
+    loss = torch.zeros((), dtype=torch.float64, device=device)
+    v_rows, v_grads, u_rows, u_grads = [], [], [], []
+    for c, o, n, _ in batches:
+        if not len(c):
+            continue
+        c, o, n = _on(device, c, o, n)
+        block_loss, g_v, g_u, g_n = sgns_block_gradients(center, context, c, o, n)
+        loss += block_loss
+        v_rows.append(c)
+        v_grads.append(g_v)
+        u_rows += [o, n.reshape(-1)]
+        u_grads += [g_u, g_n.reshape(-1, center.shape[1])]
+    d = center.shape[1]
+    no_rows, no_grads = torch.zeros(0, dtype=torch.long, device=device), torch.zeros(0, d, device=device)
+    updates = []
+    for table, rows, grads in ((center, v_rows, v_grads), (context, u_rows, u_grads)):
+        rows = torch.cat(rows) if rows else no_rows
+        grads = torch.cat(grads) if grads else no_grads
+        if world == 1:
+            updates.append((table, rows, grads))
+        elif allreduce == "sparse":
+            summed = torch.sparse_coo_tensor(rows[None], grads, table.shape, check_invariants=False)
+            dist.all_reduce(summed)
+            summed = summed.coalesce()
+            updates.append((table, summed.indices()[0], summed.values()))
+        else:
+            summed = torch.zeros_like(table).index_add_(0, rows, grads)
+            dist.all_reduce(summed)
+            updates.append((table, None, summed))
+    for table, rows, grads in updates:  # after both all-reduces: every gradient is of the old tables
+        if rows is None:
+            table.add_(grads, alpha=-rate)
+        else:
+            table.index_add_(0, rows, grads, alpha=-rate)
+    return loss

@@ -1,0 +1,26 @@
+"""One process of a data-parallel run, launched by torchrun from tests/test_stream.py.
+
+    torchrun --nproc_per_node=N tests/_ddp_worker.py TOKEN_FOLDER OUT.pt ALLREDUCE
+
+Trains :func:`d2lmini.stream_skipgram.train_skipgram_stream` on the encoded corpus in
+TOKEN_FOLDER with gloo; process 0 saves both tables to OUT.pt.
+"""
+
+import sys
+
+import torch
+import torch.distributed as dist
+
+from d2lmini.corpus import TokenFile
+from d2lmini.stream_skipgram import train_skipgram_stream
+
+if __name__ == "__main__":
+    folder, out, allreduce = sys.argv[1:4]
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    model, stats = train_skipgram_stream(TokenFile.load(folder), embed_size=8, window=3, epochs=2, lr=0.05, t=1.0,
+                                         batch_tokens=16, allreduce=allreduce, seed=3)
+    if dist.get_rank() == 0:
+        torch.save({"center": model.center.weight.detach(), "context": model.context.weight.detach(),
+                    "loss": stats.loss, "world": stats.world_size}, out)
+    dist.destroy_process_group()
