@@ -4,9 +4,9 @@ Writes a synthetic corpus of ``--tokens`` tokens (default 50 million) drawn from
 PTB's unigram distribution (``min_freq=5``), in sentences whose lengths are
 drawn from PTB's, as a memory-mapped token file; then, in a fresh process,
 counts its co-occurrences (window 10, weighted 1/d) with
-:func:`d2lmini.cooccurrence.cooccurrence_stream` under ``--memory`` and prints
-the time, the nonzero entries and the process's peak resident memory
-(``ru_maxrss``, which includes the returned matrix).
+:func:`d2lmini.cooccurrence.cooccurrence_stream`'s two stages under ``--memory`` and
+prints the time, the nonzero entries and the process's peak resident memory while
+counting and once the returned matrix is built.
 
     python benchmarks/cooccurrence_stream.py [--tokens 50000000] [--memory 1G] [--window 10]
 """
@@ -46,11 +46,20 @@ def write_corpus(folder: str, tokens: int, seed: int) -> None:
     write_token_file(folder, vocab, pieces(), tokens)
 
 
+def peak() -> float:
+    """This process's peak resident memory in MiB: ``VmHWM``, which starts afresh at ``exec`` (``ru_maxrss``
+    carries over the parent's peak across ``fork`` and ``exec``)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def count(folder: str, window: int, memory: int) -> None:
     from d2lmini.cooccurrence import PairCounter
     from d2lmini.corpus import TokenFile
 
-    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # noqa: E731
     baseline = peak()
     tokens = TokenFile.load(folder)
     start = time.perf_counter()
@@ -66,7 +75,7 @@ def count(folder: str, window: int, memory: int) -> None:
     print(f"spilled_runs={len(counter.spilled)} nonzero={matrix.nnz} "
           f"matrix_mib={(matrix.data.nbytes + matrix.indices.nbytes) / 2**20:.0f}")
     print(f"counting_seconds={counted:.1f} seconds={seconds:.1f} tokens_per_second={len(tokens) / seconds:,.0f}")
-    print(f"baseline_rss_mib={baseline:.0f} (the interpreter with torch and d2lmini imported)")
+    print(f"baseline_rss_mib={baseline:.0f} (this process, torch and d2lmini imported)")
     print(f"peak_rss_while_counting_mib={counting_peak:.0f}")
     print(f"peak_rss_mib={peak():.0f} (with the returned matrix built)")
 
