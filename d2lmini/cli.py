@@ -20,6 +20,7 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -112,6 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_before_work(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a device that is not there and an output folder that cannot be written, before any work."""
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device must be cpu, cuda, cuda:N or mps, got {args.device!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this PyTorch sees no CUDA GPU; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        parser.error(f"--device {args.device}: Apple's MPS is not available here; use --device cpu")
+    folder = Path(args.out).expanduser().absolute().parent
+    if not folder.is_dir():
+        parser.error(f"--out {args.out}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        parser.error(f"--out {args.out}: the folder {folder} is not writable")
+
+
 def _bar(total: int | None, desc: str, quiet: bool):
     from tqdm.auto import tqdm
 
@@ -125,7 +143,9 @@ def _peak_mib() -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line (``argv`` defaults to ``sys.argv[1:]``); returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_before_work(parser, args)
     from .corpus import encode_files
     from .embeddings import Embeddings
 
@@ -165,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if rank == 0:
             Embeddings(tokens.vocab.idx_to_token, vectors).save_word2vec_format(args.out)
             say(f"wrote {len(tokens.vocab):,} vectors of dimension {vectors.shape[1]} to {args.out}")
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # bad input or an unwritable path: a message, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
@@ -205,8 +225,9 @@ def _glove(args, tokens, device, quiet, say):
     loader = batch_loader(torch.from_numpy(counts.row.astype(np.int64)), torch.from_numpy(counts.col.astype(np.int64)),
                           torch.from_numpy(counts.data.astype(np.float32)), batch_size=args.batch_size,
                           seed=args.seed)
-    torch.manual_seed(args.seed)  # the model's initialisation
-    model = GloVe(len(tokens.vocab), args.dim, x_max=args.x_max)
+    with torch.random.fork_rng():  # seed the model's initialisation without touching the caller's generator
+        torch.manual_seed(args.seed)
+        model = GloVe(len(tokens.vocab), args.dim, x_max=args.x_max)
     with _bar(counts.nnz * args.epochs, "training", quiet) as bar:
         bar.unit = "pair"
         history = train_glove(model, loader, args.epochs, lr=args.lr, device=device,

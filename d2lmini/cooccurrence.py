@@ -68,9 +68,12 @@ def cooccurrence_stream(
     As Stanford's ``cooccur`` does: the pairs of frequent words are summed in a
     dense table, the others are sorted and summed chunk by chunk into runs,
     and when the runs outgrow their share of ``memory`` they are spilled to
-    temporary files, merged at the end. ``memory`` (bytes) bounds what the
-    counting holds at once, not the returned matrix, which has one entry per
-    distinct pair.
+    temporary files, merged at the end. ``memory`` (bytes) sizes the chunks,
+    the table and the runs from per-pair costs measured on PTB-like text; it
+    is a target, not an enforced cap, and it does not cover the interpreter
+    or the returned matrix, which has one entry per distinct pair (and whose
+    assembly needs about four times its size). ``benchmarks/cooccurrence_stream.py``
+    prints the peak memory this gives.
 
     Args:
         tokens: an encoded corpus on disk (:func:`~d2lmini.corpus.encode_files`).
@@ -122,9 +125,10 @@ class PairCounter:
         self.limit = np.minimum(vocab_size, product // rank)  # columns of row i in the table
         self.start = np.concatenate([[0], np.cumsum(self.limit)])
         self.dense = np.zeros(int(self.start[-1]))
-        # Counting a chunk holds about 160 bytes per pair at its peak (measured); its pairs get half of memory.
-        self.chunk_tokens = None if memory is None else max(1024, memory // 2 // (160 * window_size))
-        self.run_bytes_limit = None if memory is None else memory // 4
+        # Counting a chunk holds about 160 bytes per pair at its peak (measured): a chunk gets a quarter of
+        # memory. Merging runs holds about 3.5 times their size (keys, order, sorted copies): runs get an eighth.
+        self.chunk_tokens = None if memory is None else max(1024, memory // 4 // (160 * window_size))
+        self.run_bytes_limit = None if memory is None else memory // 8
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []
         self.spilled: list[Path] = []
         self._spill_folder = spill_folder

@@ -30,7 +30,7 @@ from . import _checks, _files
 from .datasets import cache_dir
 from .vocab import Vocab
 
-__all__ = ["flatten_corpus", "corpus_files", "count_words", "encode_files", "write_token_file", "TokenFile"]
+__all__ = ["flatten_corpus", "corpus_files", "encode_files", "write_token_file", "TokenFile"]
 
 TOKEN_FORMAT = 1  # bump when the layout of a token folder changes
 
@@ -116,18 +116,6 @@ def _lines(files: Sequence[Path], lowercase: bool) -> Iterator[list[str]]:
                     yield tokens
 
 
-def count_words(path: str | os.PathLike, lowercase: bool = False) -> tuple[Counter, int, int]:
-    """One pass over a corpus: ``(count of every token, number of tokens, number of sentences)``."""
-    lowercase = _checks.boolean("lowercase", lowercase)
-    counts: Counter = Counter()
-    tokens = sentences = 0
-    for words in _lines(corpus_files(path), lowercase):
-        counts.update(words)
-        tokens += len(words)
-        sentences += 1
-    return counts, tokens, sentences
-
-
 @dataclass(frozen=True)
 class TokenFile:
     """A corpus encoded on disk: memory-mapped ids, where each sentence starts, and the vocabulary.
@@ -160,28 +148,37 @@ class TokenFile:
         return int(self.starts[min(cut[index], self.num_sentences)]), int(self.starts[min(cut[index + 1],
                                                                                          self.num_sentences)])
 
-    def chunks(self, max_tokens: int, start: int = 0, stop: int | None = None
-               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The sentences of tokens ``[start, stop)`` in chunks of at most ``max_tokens`` tokens (more when one
-        sentence is longer), as ``(ids, sentence)`` arrays like :func:`flatten_corpus`'s, read from disk.
-
-        ``start`` and ``stop`` must fall on sentence boundaries (e.g. from :meth:`shard`).
-        """
+    def chunk_bounds(self, max_tokens: int, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
+        """Token ranges that cut ``[start, stop)`` into whole sentences, at most ``max_tokens`` tokens each
+        (more when one sentence is longer). ``start`` and ``stop`` must fall on sentence boundaries
+        (e.g. from :meth:`shard`)."""
         max_tokens = _checks.integer("max_tokens", max_tokens, 1)
         stop = len(self) if stop is None else stop
         first, last = np.searchsorted(self.starts, [start, stop])
-        if self.starts[first] != start or self.starts[last] != stop:
+        if first > self.num_sentences or last > self.num_sentences or self.starts[first] != start \
+                or self.starts[last] != stop:
             raise ValueError(f"start={start} and stop={stop} must fall on sentence boundaries")
-        s = first
+        bounds, s = [], first
         while s < last:
             # the last sentence that still ends within max_tokens of this chunk's start (at least one)
             e = max(s + 1, int(np.searchsorted(self.starts, self.starts[s] + max_tokens, side="right")) - 1)
             e = min(e, last)
-            lo, hi = int(self.starts[s]), int(self.starts[e])
-            ids = np.array(self.ids[lo:hi])  # a copy in memory; the memory map stays untouched
-            sentence = np.repeat(np.arange(s, e, dtype=np.int64), np.diff(self.starts[s:e + 1]))
-            yield ids, sentence
+            bounds.append((int(self.starts[s]), int(self.starts[e])))
             s = e
+        return bounds
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The whole sentences of tokens ``[start, stop)`` as ``(ids, sentence)`` arrays like
+        :func:`flatten_corpus`'s: a copy in memory, int64 ids and each token's sentence number."""
+        first, last = np.searchsorted(self.starts, [start, stop])
+        sentence = np.repeat(np.arange(first, last, dtype=np.int64), np.diff(self.starts[first:last + 1]))
+        return np.asarray(self.ids[start:stop], dtype=np.int64), sentence
+
+    def chunks(self, max_tokens: int, start: int = 0, stop: int | None = None
+               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`read` of each range of :meth:`chunk_bounds`, one at a time."""
+        for lo, hi in self.chunk_bounds(max_tokens, start, stop):
+            yield self.read(lo, hi)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> TokenFile:

@@ -69,25 +69,13 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _chunk_bounds(tokens: TokenFile, start: int, stop: int) -> list[tuple[int, int]]:
-    """The token ranges of :meth:`TokenFile.chunks` for ``[start, stop)``, without reading the ids."""
-    bounds = []
-    s, last = np.searchsorted(tokens.starts, [start, stop])
-    while s < last:
-        e = max(s + 1, int(np.searchsorted(tokens.starts, tokens.starts[s] + CHUNK_TOKENS, side="right")) - 1)
-        e = min(e, last)
-        bounds.append((int(tokens.starts[s]), int(tokens.starts[e])))
-        s = e
-    return bounds
-
-
 class _Shard:
     """One shard's minibatches of an epoch, drawn chunk by chunk as they are needed."""
 
     def __init__(self, tokens: TokenFile, shard: int, num_shards: int, batch_tokens: int) -> None:
         self.tokens, self.shard = tokens, shard
         start, stop = tokens.shard(shard, num_shards)
-        self.chunks = _chunk_bounds(tokens, start, stop)
+        self.chunks = tokens.chunk_bounds(CHUNK_TOKENS, start, stop)
         self.batches_per_chunk = [-(-(b - a) // batch_tokens) for a, b in self.chunks]
 
     @property
@@ -99,9 +87,7 @@ class _Shard:
         """``(centers, contexts, negatives, tokens)`` of each minibatch, in order."""
         for index, ((a, b), count) in enumerate(zip(self.chunks, self.batches_per_chunk)):
             rng = np.random.default_rng([seed, epoch, self.shard, index])
-            ids = np.asarray(self.tokens.ids[a:b], dtype=np.int64)
-            first, last = np.searchsorted(self.tokens.starts, [a, b])
-            sentence = np.repeat(np.arange(first, last), np.diff(self.tokens.starts[first:last + 1]))
+            ids, sentence = self.tokens.read(a, b)
             try:
                 centers, contexts = draw_windows(ids, sentence, keep, window, rng)
             except ValueError:  # no pair in this chunk (e.g. one-word sentences only)

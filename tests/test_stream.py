@@ -1,6 +1,7 @@
 """Streaming corpora, chunked co-occurrence counts, the data-parallel trainer and the command line."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -166,10 +167,17 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_
     single, stats = train_skipgram_stream(tokens, num_shards=2, **kwargs)
     out = tmp_path / "ddp.pt"
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          str(REPO / "tests" / "_ddp_worker.py"), str(tokens.folder), str(out), allreduce],
-                         env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    # its own session, so that a timeout kills torchrun's workers too, not only torchrun
+    run = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                            str(REPO / "tests" / "_ddp_worker.py"), str(tokens.folder), str(out), allreduce],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode == 0, stderr[-3000:]
     ddp = torch.load(out)
     assert ddp["world"] == 2
     assert torch.allclose(ddp["center"], single.center.weight, rtol=1e-5, atol=1e-6)
@@ -202,7 +210,7 @@ def test_command_line_glove_in_process(corpus, tmp_path, capsys):
 
 
 def test_command_line_errors(tmp_path, isolated_cache, capsys):
-    bad = _write(tmp_path / "bad.txt", "x")
+    bad = tmp_path / "bad.txt"
     bad.write_bytes(b"ok\n\xff\xfe\n")
     assert cli.main(["train", "word2vec", "--corpus", str(bad), "--out", str(tmp_path / "o.txt"), "--quiet"]) == 2
     assert "not UTF-8" in capsys.readouterr().err
@@ -210,6 +218,11 @@ def test_command_line_errors(tmp_path, isolated_cache, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "glove", "--corpus", str(bad), "--out", "o", "--memory", "lots"])
     assert "--memory must be a size" in capsys.readouterr().err
+    for option, message in ((["--out", str(tmp_path / "no" / "o.txt")], "does not exist; create it first"),
+                            (["--out", "o.txt", "--device", "gpu7"], "--device must be")):
+        with pytest.raises(SystemExit):
+            cli.main(["train", "word2vec", "--corpus", str(bad), *option])
+        assert message in capsys.readouterr().err
     assert cli.parse_memory("1.5G") == int(1.5 * 2**30) and cli.parse_memory("512M") == 512 * 2**20
 
 
