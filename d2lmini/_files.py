@@ -81,6 +81,17 @@ def temp_path(folder: Path, name: str, suffix: str = ".part") -> Path:
     return folder / f".{name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}{suffix}"
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8) under a temporary name, then rename it into place."""
+    tmp = temp_path(path.parent, path.name)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        follow_umask(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

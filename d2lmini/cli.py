@@ -14,6 +14,8 @@ CPU, NCCL with ``--device cuda``; process 0 writes the vectors.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import re
 import resource
@@ -105,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     word2vec.add_argument("--allreduce", choices=("sparse", "dense"), default="sparse",
                           help="under torchrun: sum only the touched rows (gloo) or whole tables "
                                "(default: %(default)s)")
+    word2vec.add_argument("--stats", metavar="PATH",
+                          help="also write what the run did (seconds, words/s, loss, all-reduce time) as JSON")
     glove.add_argument("--memory", type=parse_memory, default=parse_memory("1G"), metavar="SIZE",
                        help="memory for counting co-occurrences, e.g. 512M or 4G (default: 1G)")
     glove.add_argument("--x-max", type=float, default=100.0, help="weighting cutoff (default: %(default)s)")
@@ -123,11 +127,15 @@ def _check_before_work(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(f"--device {args.device}: this PyTorch sees no CUDA GPU; use --device cpu")
     if device.type == "mps" and not torch.backends.mps.is_available():
         parser.error(f"--device {args.device}: Apple's MPS is not available here; use --device cpu")
-    folder = Path(args.out).expanduser().absolute().parent
-    if not folder.is_dir():
-        parser.error(f"--out {args.out}: the folder {folder} does not exist; create it first")
-    if not os.access(folder, os.W_OK):
-        parser.error(f"--out {args.out}: the folder {folder} is not writable")
+    for option in ("--out", "--stats"):
+        path = getattr(args, option[2:], None)
+        if path is None:
+            continue
+        folder = Path(path).expanduser().absolute().parent
+        if not folder.is_dir():
+            parser.error(f"{option} {path}: the folder {folder} does not exist; create it first")
+        if not os.access(folder, os.W_OK):
+            parser.error(f"{option} {path}: the folder {folder} is not writable")
 
 
 def _bar(total: int | None, desc: str, quiet: bool):
@@ -179,13 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"corpus: {len(tokens):,} tokens in {tokens.num_sentences:,} sentences, vocabulary {len(tokens.vocab):,} "
             f"words (min_count {args.min_count}), read in {time.perf_counter() - started:.1f} s")
         if args.model == "word2vec":
-            vectors = _word2vec(args, tokens, device, quiet, say)
+            vectors = _word2vec(args, tokens, device, quiet, say, rank)
         else:
             vectors = _glove(args, tokens, device, quiet, say)
         if rank == 0:
             Embeddings(tokens.vocab.idx_to_token, vectors).save_word2vec_format(args.out)
             say(f"wrote {len(tokens.vocab):,} vectors of dimension {vectors.shape[1]} to {args.out}")
-    except (ValueError, TypeError, OSError) as err:  # bad input or an unwritable path: a message, no traceback
+    # bad input, an unwritable path or a diverged run: a message, no traceback
+    except (ValueError, TypeError, OSError, ArithmeticError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
@@ -194,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _word2vec(args, tokens, device, quiet, say):
+def _word2vec(args, tokens, device, quiet, say, rank):
+    from . import _files
     from .stream_skipgram import train_skipgram_stream
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -205,7 +215,13 @@ def _word2vec(args, tokens, device, quiet, say):
             lr=args.lr, t=args.sample, batch_tokens=args.batch_tokens, allreduce=args.allreduce, seed=args.seed,
             device=device, progress=lambda n: bar.update(n * world))
     say(f"trained {args.epochs} epochs in {sum(stats.seconds):.1f} s on {stats.world_size} process(es): "
-        f"{stats.words_per_second:,.0f} words/s, loss per pair {stats.loss[0]:.3f} -> {stats.loss[-1]:.3f}")
+        f"{stats.words_per_second:,.0f} words/s, loss per pair {stats.loss[0]:.3f} -> {stats.loss[-1]:.3f}"
+        + (f", {stats.allreduce_seconds:.1f} s in all-reduce" if world > 1 else ""))
+    if args.stats and rank == 0:
+        report = dataclasses.asdict(stats) | {
+            "words_per_second": stats.words_per_second, "threads": torch.get_num_threads(),
+            "allreduce": args.allreduce if world > 1 else None, "batch_tokens": args.batch_tokens}
+        _files.write_text(Path(args.stats).expanduser(), json.dumps(report, indent=1) + "\n")
     return model.center.weight.detach().cpu().numpy()
 
 

@@ -1,9 +1,11 @@
 """One process of a data-parallel run, launched by torchrun from tests/test_stream.py.
 
-    torchrun --nproc_per_node=N tests/_ddp_worker.py TOKEN_FOLDER OUT.pt ALLREDUCE
+    torchrun --nproc_per_node=N tests/_ddp_worker.py TOKEN_FOLDER OUT.pt
 
 Trains :func:`d2lmini.stream_skipgram.train_skipgram_stream` on the encoded corpus in
-TOKEN_FOLDER with gloo; process 0 saves both tables to OUT.pt.
+TOKEN_FOLDER with gloo, once with the sparse all-reduce and once with the dense one
+(one launch for both: starting torchrun costs seconds); process 0 saves both runs'
+tables and statistics to OUT.pt.
 """
 
 import sys
@@ -15,12 +17,15 @@ from d2lmini.corpus import TokenFile
 from d2lmini.stream_skipgram import train_skipgram_stream
 
 if __name__ == "__main__":
-    folder, out, allreduce = sys.argv[1:4]
+    folder, out = sys.argv[1:3]
     torch.set_num_threads(1)
     dist.init_process_group("gloo")
-    model, stats = train_skipgram_stream(TokenFile.load(folder), embed_size=8, window=3, epochs=2, lr=0.05, t=1.0,
-                                         batch_tokens=16, allreduce=allreduce, seed=3)
+    runs = {}
+    for allreduce in ("sparse", "dense"):
+        model, stats = train_skipgram_stream(TokenFile.load(folder), embed_size=8, window=3, epochs=2, lr=0.05,
+                                             t=1.0, batch_tokens=16, allreduce=allreduce, seed=3)
+        runs[allreduce] = {"center": model.center.weight.detach(), "context": model.context.weight.detach(),
+                           "stats": stats}
     if dist.get_rank() == 0:
-        torch.save({"center": model.center.weight.detach(), "context": model.context.weight.detach(),
-                    "loss": stats.loss, "world": stats.world_size}, out)
+        torch.save(runs, out)
     dist.destroy_process_group()

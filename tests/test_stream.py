@@ -1,5 +1,6 @@
 """Streaming corpora, chunked co-occurrence counts, the data-parallel trainer and the command line."""
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import d2lmini
 from d2lmini import cli
 from d2lmini.cooccurrence import PairCounter, cooccurrence_stream
 from d2lmini.corpus import TokenFile, corpus_files, encode_files
-from d2lmini.stream_skipgram import train_skipgram_stream
+from d2lmini.stream_skipgram import StreamStats, train_skipgram_stream
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -154,13 +155,12 @@ def test_data_parallel_step_equals_the_fused_step():
     fused_center, fused_context = center.clone(), context.clone()
     fused_loss = sgns_block_step(fused_center, fused_context, c, o, n, 0.1)
     loss = _data_parallel_step(center, context, [(c.numpy(), o.numpy(), n.numpy(), 10)], 0.1, 1, "sparse",
-                               torch.device("cpu"))
+                               torch.device("cpu"), StreamStats([], [], 0, 0, 1, 0))
     assert torch.allclose(loss.float(), fused_loss.float(), rtol=1e-5)
     assert torch.allclose(center, fused_center, atol=1e-6) and torch.allclose(context, fused_context, atol=1e-6)
 
 
-@pytest.mark.parametrize("allreduce", ["sparse", "dense"])
-def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_path, allreduce):
+def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_path):
     tokens = encode_files(corpus, min_count=1)
     torch.set_num_threads(1)
     kwargs = dict(embed_size=8, window=3, epochs=2, lr=0.05, t=1.0, batch_tokens=16, seed=3)
@@ -169,7 +169,7 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
     # its own session, so that a timeout kills torchrun's workers too, not only torchrun
     run = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                            str(REPO / "tests" / "_ddp_worker.py"), str(tokens.folder), str(out), allreduce],
+                            str(REPO / "tests" / "_ddp_worker.py"), str(tokens.folder), str(out)],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _, stderr = run.communicate(timeout=300)
@@ -178,11 +178,17 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
     assert run.returncode == 0, stderr[-3000:]
-    ddp = torch.load(out)
-    assert ddp["world"] == 2
-    assert torch.allclose(ddp["center"], single.center.weight, rtol=1e-5, atol=1e-6)
-    assert torch.allclose(ddp["context"], single.context.weight, rtol=1e-5, atol=1e-6)
-    assert np.allclose(ddp["loss"], stats.loss, rtol=1e-6)
+    runs = torch.load(out, weights_only=False)
+    for allreduce, ddp in runs.items():
+        assert ddp["stats"].world_size == 2
+        assert torch.allclose(ddp["center"], single.center.weight, rtol=1e-5, atol=1e-6), allreduce
+        assert torch.allclose(ddp["context"], single.context.weight, rtol=1e-5, atol=1e-6), allreduce
+        assert np.allclose(ddp["stats"].loss, stats.loss, rtol=1e-6), allreduce
+        assert ddp["stats"].allreduce_seconds > 0
+    # the dense all-reduce sends both whole tables at every step; the sparse one only the touched rows
+    table_bytes = 2 * len(tokens.vocab) * 8 * 4
+    assert runs["dense"]["stats"].allreduce_bytes == runs["dense"]["stats"].steps * table_bytes
+    assert 0 < runs["sparse"]["stats"].allreduce_bytes < runs["dense"]["stats"].allreduce_bytes
     different, _ = train_skipgram_stream(tokens, num_shards=1, **kwargs)  # the test can fail: data order matters
     assert not torch.allclose(different.center.weight, single.center.weight, atol=1e-6)
 
@@ -192,10 +198,14 @@ def test_command_line_writes_vectors_gensim_reads(corpus, tmp_path):
 
     out = tmp_path / "vectors.txt"
     result = subprocess.run([sys.executable, "-m", "d2lmini", "train", "word2vec", "--corpus", str(corpus),
-                             "--out", str(out), "--min-count", "2", "--dim", "12", "--epochs", "2", "--quiet"],
+                             "--out", str(out), "--min-count", "2", "--dim", "12", "--epochs", "2", "--quiet",
+                             "--stats", str(tmp_path / "stats.json")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "words/s" in result.stderr
+    report = json.loads((tmp_path / "stats.json").read_text())
+    assert report["world_size"] == 1 and report["allreduce"] is None and len(report["loss"]) == 2
+    assert report["tokens"] == 2 * len(encode_files(corpus, min_count=2)) and report["words_per_second"] > 0
     vectors = KeyedVectors.load_word2vec_format(str(out))
     tokens = encode_files(corpus, min_count=2)
     assert vectors.index_to_key == tokens.vocab.idx_to_token and vectors.vector_size == 12
@@ -223,6 +233,12 @@ def test_command_line_errors(tmp_path, isolated_cache, capsys):
         with pytest.raises(SystemExit):
             cli.main(["train", "word2vec", "--corpus", str(bad), *option])
         assert message in capsys.readouterr().err
+    # a diverging run ends with a message, not a traceback
+    good = tmp_path / "good.txt"
+    good.write_text("a b c d a b c d\n" * 50)
+    assert cli.main(["train", "word2vec", "--corpus", str(good), "--out", str(tmp_path / "o.txt"), "--min-count",
+                     "1", "--lr", "1e30", "--quiet"]) == 2
+    assert "error: the loss became" in capsys.readouterr().err
     assert cli.parse_memory("1.5G") == int(1.5 * 2**30) and cli.parse_memory("512M") == 512 * 2**20
 
 
