@@ -97,22 +97,17 @@ def cooccurrence_stream(
 
 MIN_MEMORY = 64 * 2**20
 _DEFAULT_DENSE_BYTES = 64 * 2**20
-_SLICE = 1 << 20  # entries converted at once when the matrix is assembled
 
 
 class PairCounter:
-    """Sums the weighted pairs of words of chunks of a corpus (see :func:`cooccurrence_stream`).
+    """Sums the weighted (left word, right word) pairs of chunks of a corpus (see :func:`cooccurrence_stream`).
 
-    The counts are symmetric, so a pair is counted once, as ``(i, j)`` with
-    ``i <= j``: the upper triangle ``U`` of the result, which is ``U + U^T``
-    with the diagonal doubled (a pair of equal words, counted from each side).
-    The table of frequent pairs holds, for row ``i``, the columns ``i <= j``
-    with ``(i + 1) * (j + 1) <= P`` (ids are ranked by frequency, so these
-    are the pairs of frequent words, about nine in ten of PTB's); ``P`` is the
-    largest power of two whose table fits a quarter of ``memory``. Every
-    other pair is coded as one int64 ``(i * n + j) * window + (d - 1)``, so
-    that a plain sort (no argsort) groups a pair's occurrences together with
-    their distances.
+    The table of frequent pairs holds, for row ``i``, the columns ``j`` with
+    ``(i + 1) * (j + 1) <= P`` (ids are ranked by frequency, so these are the
+    pairs of frequent words, about nine in ten of PTB's); ``P`` is the largest
+    power of two whose table fits a quarter of ``memory``. Every other pair is
+    coded as one int64 ``(i * n + j) * window + (d - 1)``, so that a plain sort
+    (no argsort) groups a pair's occurrences together with their distances.
     """
 
     def __init__(self, vocab_size: int, window_size: int, weighting: str = "harmonic",
@@ -125,9 +120,11 @@ class PairCounter:
         rank = np.arange(1, vocab_size + 1, dtype=np.int64)
         product = 1
         while (product < vocab_size * vocab_size
-               and np.maximum(0, np.minimum(vocab_size, 2 * product // rank) - rank + 1).sum() * 8 <= dense_bytes):
+               and np.minimum(vocab_size, 2 * product // rank).sum() * 8 <= dense_bytes):
             product *= 2
-        self.set_table(np.minimum(vocab_size, product // rank))
+        self.limit = np.minimum(vocab_size, product // rank)  # columns of row i in the table
+        self.start = np.concatenate([[0], np.cumsum(self.limit)])
+        self.dense = np.zeros(int(self.start[-1]))
         # Counting a chunk holds about 160 bytes per pair at its peak (measured): a chunk gets a quarter of
         # memory. Merging runs holds about 3.5 times their size (keys, order, sorted copies): runs get an eighth.
         self.chunk_tokens = None if memory is None else max(1024, memory // 4 // (160 * window_size))
@@ -137,12 +134,6 @@ class PairCounter:
         self._spill_folder = spill_folder
         self._tmp: tempfile.TemporaryDirectory | None = None
 
-    def set_table(self, limit: np.ndarray) -> None:
-        """Give row ``i`` of the table the columns ``i <= j < limit[i]`` (empty where ``limit[i] <= i``)."""
-        self.limit = np.asarray(limit, dtype=np.int64)
-        self.start = np.concatenate([[0], np.cumsum(np.maximum(0, self.limit - np.arange(self.n)))])
-        self.dense = np.zeros(int(self.start[-1]))
-
     def add(self, ids: np.ndarray, sentence: np.ndarray) -> None:
         """Count the pairs of one chunk of whole sentences (``ids`` and their sentence numbers)."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -150,13 +141,11 @@ class PairCounter:
         for d in range(1, min(self.window, len(ids) - 1) + 1):
             same = sentence[d:] == sentence[:-d]  # pairs d apart inside one sentence
             left, right = ids[:-d][same], ids[d:][same]
-            low, high = np.minimum(left, right), np.maximum(left, right)
-            del left, right
-            frequent = high < self.limit[low]
-            in_table.append(self.start[low[frequent]] + (high[frequent] - low[frequent]))
+            frequent = right < self.limit[left]
+            in_table.append(self.start[left[frequent]] + right[frequent])
             table_weights.append(np.full(len(in_table[-1]), self.weights[d - 1]))
             rare = ~frequent
-            codes.append((low[rare] * self.n + high[rare]) * self.window + (d - 1))
+            codes.append((left[rare] * self.n + right[rare]) * self.window + (d - 1))
         if not codes:  # a single token: no pairs
             return
         index = np.concatenate(in_table)
@@ -184,104 +173,61 @@ class PairCounter:
         np.save(path / "values.npy", values)
         self.spilled.append(path)
 
-    def _merged(self, runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted runs, in memory and spilled, merged into one sorted run of distinct keys.
-
-        The runs are merged key range by key range, each holding about a
-        sixteenth of ``memory`` (a merge holds about 3.5 times its input), into
-        arrays sized for every entry of every run: the pages past the distinct
-        keys are never touched, so they take no memory. Spilled runs are mapped
-        again for each range, so that their pages leave memory between ranges.
-        """
-        def spilled(path: Path) -> tuple[np.ndarray, np.ndarray]:
-            return np.load(path / "keys.npy", mmap_mode="r"), np.load(path / "values.npy", mmap_mode="r")
-
-        runs = [run for run in [*runs, *self.spilled] if len(run[0] if isinstance(run, tuple) else spilled(run)[0])]
-        total = sum(len(run[0] if isinstance(run, tuple) else spilled(run)[0]) for run in runs)
-        keys, values = np.empty(total, dtype=np.int64), np.empty(total)
-        parts = 1 if self.run_bytes_limit is None else max(1, -(-total * 16 // max(1, self.run_bytes_limit // 2)))
-        cuts = [0, self.n * self.n]
-        if parts > 1:
-            sample = np.sort(np.concatenate([
-                np.asarray((run if isinstance(run, tuple) else spilled(run))[0][::1000]) for run in runs]))
-            cuts = np.unique(np.concatenate([cuts, sample[(np.arange(1, parts) * len(sample)) // parts]]))
-        filled = 0
+    def _tail(self) -> tuple[np.ndarray, np.ndarray]:
+        """All runs, in memory and spilled, merged into one sorted run of distinct keys."""
+        if not self.spilled:
+            return _merge_runs(self.runs)
+        runs = self.runs + [(np.load(p / "keys.npy", mmap_mode="r"), np.load(p / "values.npy", mmap_mode="r"))
+                            for p in self.spilled]
+        # Merge key range by key range, each holding about a run-limit's worth of entries.
+        total = sum(len(k) for k, _ in runs)
+        parts = max(1, -(-total * 16 // max(1, self.run_bytes_limit)))
+        sample = np.sort(np.concatenate([np.asarray(k[::max(1, len(k) // 1000)]) for k, _ in runs]))
+        cuts = np.unique(np.concatenate([[0], sample[(np.arange(1, parts) * len(sample)) // parts],
+                                         [self.n * self.n]]))
+        keys, values = [], []
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             pieces = []
-            for run in runs:
-                k, v = run if isinstance(run, tuple) else spilled(run)
+            for k, v in runs:
                 a, b = np.searchsorted(k, [lo, hi])
-                pieces.append((np.array(k[a:b]), np.array(v[a:b])))
-                del k, v
+                pieces.append((np.asarray(k[a:b]), np.asarray(v[a:b])))
             part_keys, part_values = _merge_runs(pieces)
-            keys[filled:filled + len(part_keys)], values[filled:filled + len(part_keys)] = part_keys, part_values
-            filled += len(part_keys)
-        return keys[:filled], values[:filled]
+            keys.append(part_keys)
+            values.append(part_values)
+        return np.concatenate(keys), np.concatenate(values)
 
     def matrix(self) -> sp.csr_matrix:
-        """The symmetric ``(n, n)`` float64 CSR matrix of everything added so far (sorted indices)."""
+        """The symmetric ``(n, n)`` float64 CSR matrix of everything added so far."""
         n = self.n
         at = np.flatnonzero(self.dense)
         rows = np.searchsorted(self.start, at, side="right") - 1
-        table = (rows * n + rows + (at - self.start[rows]), self.dense[at])  # sorted keys, as a run
+        table_keys, table_values = rows * n + (at - self.start[rows]), self.dense[at]
         del at, rows
-        keys, values = self._merged([table, *self.runs])
-        del table
-        upper_ptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n)
-        columns = np.empty(len(keys), dtype=np.int32 if 2 * len(keys) < 2**31 else np.int64)
-        for a in range(0, len(keys), _SLICE):
-            columns[a:a + _SLICE] = keys[a:a + _SLICE] % n
-        del keys
-        return _symmetric(upper_ptr, columns, values, n)
+        tail_keys, tail_values = self._tail()
+        # Both key lists are sorted and disjoint: merge them in place of a sort.
+        where = np.searchsorted(tail_keys, table_keys) + np.arange(len(table_keys))
+        keys = np.empty(len(table_keys) + len(tail_keys), dtype=np.int64)
+        values = np.empty(len(keys))
+        from_tail = np.ones(len(keys), dtype=bool)
+        from_tail[where] = False
+        keys[where], values[where] = table_keys, table_values
+        keys[from_tail], values[from_tail] = tail_keys, tail_values
+        del table_keys, table_values, tail_keys, tail_values, where, from_tail
+        indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n)
+        index_type = np.int32 if n < 2**31 else np.int64
+        forward = sp.csr_matrix((values, (keys % n).astype(index_type), indptr), shape=(n, n))
+        del keys, values
+        # Each pair (left word, right word) was counted once; the reference also
+        # counts it from the right word's point of view: X = F + F^T.
+        matrix = (forward + forward.T.tocsr()).tocsr()
+        matrix.sort_indices()
+        return matrix
 
     def close(self) -> None:
         """Remove the spilled runs."""
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-
-def _symmetric(upper_ptr: np.ndarray, columns: np.ndarray, values: np.ndarray, n: int,
-               slice_size: int = _SLICE) -> sp.csr_matrix:
-    """``U + U^T`` (diagonal doubled) as CSR, from the upper triangle ``U`` in CSR (``i <= j``, sorted rows).
-
-    Row ``r`` of the result is the column ``r`` of ``U`` above the diagonal
-    (entries ``(i, r)``, ``i < r``, in the order of ``i``) followed by row ``r``
-    of ``U`` (columns ``j >= r``), so it comes out sorted. Both parts are written
-    straight into the result's arrays, a slice of ``U`` at a time: no copy of
-    ``U``'s transpose and no sum of two matrices is ever held.
-    """
-    index_type = columns.dtype
-    own = np.diff(upper_ptr)
-    has_diagonal = np.zeros(n, dtype=bool)
-    nonempty = np.flatnonzero(own)
-    has_diagonal[nonempty] = columns[upper_ptr[nonempty]] == nonempty  # a row's first column, if on the diagonal
-    above = np.bincount(columns, minlength=n) - has_diagonal  # entries (i, r), i < r, of each column r
-    indptr = np.zeros(n + 1, dtype=index_type)
-    np.cumsum(own + above, out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), dtype=index_type)
-    data = np.empty(int(indptr[-1]))
-    filled = np.zeros(n, dtype=np.int64)  # entries already written into the first part of each row
-    for a in range(0, len(columns), slice_size):
-        b = min(a + slice_size, len(columns))
-        k = np.arange(a, b)
-        row = np.searchsorted(upper_ptr, k, side="right") - 1
-        col, value = columns[a:b], values[a:b]
-        at = indptr[row] + above[row] + (k - upper_ptr[row])  # the row's own part
-        indices[at], data[at] = col, np.where(col == row, 2 * value, value)
-        off = col != row
-        row, col, value = row[off], col[off].astype(np.int64), value[off]
-        order = np.argsort(col, kind="stable")  # by target row, source rows ascending
-        col_sorted = col[order]
-        first = np.searchsorted(col_sorted, col_sorted)  # where each target row's group begins
-        rank = np.empty(len(col), dtype=np.int64)
-        rank[order] = np.arange(len(col)) - first
-        at = indptr[col] + filled[col] + rank
-        indices[at], data[at] = row, value
-        filled += np.bincount(col, minlength=n)
-    matrix = sp.csr_matrix((data, indices, indptr), shape=(n, n))
-    matrix.has_sorted_indices = True
-    return matrix
 
 
 def _unique_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
