@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="subsampling threshold of frequent words (default: %(default)s)")
     word2vec.add_argument("--batch-tokens", type=_positive_int, default=256, metavar="N",
                           help="corpus tokens per step and process (default: %(default)s)")
-    word2vec.add_argument("--allreduce", choices=("sparse", "dense"), default="sparse",
+    word2vec.add_argument("--allreduce", choices=("sparse", "dense"), default=None,
                           help="under torchrun: sum only the touched rows (gloo) or whole tables "
-                               "(default: %(default)s)")
+                               "(default: sparse on the CPU, dense with --device cuda, as NCCL needs)")
     word2vec.add_argument("--stats", metavar="PATH",
                           help="also write what the run did (seconds, words/s, loss, all-reduce time) as JSON")
     glove.add_argument("--memory", type=parse_memory, default=parse_memory("1G"), metavar="SIZE",
@@ -208,11 +208,12 @@ def _word2vec(args, tokens, device, quiet, say, rank):
     from .stream_skipgram import train_skipgram_stream
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    allreduce = args.allreduce or ("dense" if device.type == "cuda" else "sparse")
     with _bar(len(tokens) * args.epochs, "training", quiet) as bar:
         # process 0 sees its own share; the bar counts the corpus, so scale by the processes
         model, stats = train_skipgram_stream(
             tokens, embed_size=args.dim, window=args.window, negative=args.negative, epochs=args.epochs,
-            lr=args.lr, t=args.sample, batch_tokens=args.batch_tokens, allreduce=args.allreduce, seed=args.seed,
+            lr=args.lr, t=args.sample, batch_tokens=args.batch_tokens, allreduce=allreduce, seed=args.seed,
             device=device, progress=lambda n: bar.update(n * world))
     say(f"trained {args.epochs} epochs in {sum(stats.seconds):.1f} s on {stats.world_size} process(es): "
         f"{stats.words_per_second:,.0f} words/s, loss per pair {stats.loss[0]:.3f} -> {stats.loss[-1]:.3f}"
@@ -220,7 +221,7 @@ def _word2vec(args, tokens, device, quiet, say, rank):
     if args.stats and rank == 0:
         report = dataclasses.asdict(stats) | {
             "words_per_second": stats.words_per_second, "threads": torch.get_num_threads(),
-            "allreduce": args.allreduce if world > 1 else None, "batch_tokens": args.batch_tokens}
+            "allreduce": allreduce if world > 1 else None, "batch_tokens": args.batch_tokens}
         _files.write_text(Path(args.stats).expanduser(), json.dumps(report, indent=1) + "\n")
     return model.center.weight.detach().cpu().numpy()
 
