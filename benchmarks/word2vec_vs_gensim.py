@@ -11,10 +11,14 @@ compilation of our block step, which in our runs on a 2-core CPU did not pay
 for itself within 10 PTB epochs); scores are Spearman correlations on WordSim-353 and
 SimLex-999 over the pairs all models can answer (see ``d2lmini.peers``).
 
-Prints a table, writes a time-to-quality figure, prints peak memory, and ends
-with ``speedup_vs_gensim=<r>``: over gensim's three points, the minimum of
-gensim's time divided by the time at which ours first reaches at least that
-point's WordSim-353 and SimLex-999 (0 when it never does).
+Prints a table, the seconds our trainer spent inside its epochs (without the
+vocabulary, the encoding and its setup, e.g. starting CUDA), writes a
+time-to-quality figure, prints peak memory, and ends with
+``speedup_vs_gensim=<r>``: over gensim's three points, the minimum of gensim's
+time divided by the time at which ours first reaches at least that point's
+WordSim-353 and SimLex-999 (0 when it never does). ``--json PATH`` also
+writes every figure of the run, with the machine it ran on, for pages that
+report a run made elsewhere (the performance appendix's GPU section).
 
     python benchmarks/word2vec_vs_gensim.py [--seed 0] [--epochs 10] [--figure PATH] [--device cpu] [--compile]
 """
@@ -22,13 +26,17 @@ point's WordSim-353 and SimLex-999 (0 when it never does).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import resource
+import sys
+from pathlib import Path
 
 import torch
 
 import d2lmini
-from d2lmini import peers
+from d2lmini import _files, peers
 
 GENSIM_EPOCHS = (5, 10, 20)
 
@@ -43,16 +51,22 @@ def main() -> None:
                         help="run our block step through torch.compile (its compilation is timed too)")
     parser.add_argument("--lr", type=float, help="our starting learning rate (default: the trainer's)")
     parser.add_argument("--group-size", type=int, help="pairs sharing noise words (default: the trainer's)")
+    parser.add_argument("--block-size", type=int, help="pairs per SGD block (default: the trainer's)")
+    parser.add_argument("--no-cuda-graph", action="store_true", help="on CUDA, launch each block's kernels one by one")
+    parser.add_argument("--json", type=Path, help="also write the run's figures to this JSON file")
     args = parser.parse_args()
+    if args.json is not None and not args.json.parent.is_dir():
+        parser.error(f"--json: folder {str(args.json.parent)!r} does not exist; create it or choose another path")
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # one core per Hogwild worker, as gensim runs one thread per worker
     d2lmini.training.reuse_freed_memory()  # opt in: glibc keeps freed blocks for the next step
     print(f"cpus={os.cpu_count()} torch_threads={torch.get_num_threads()} device={args.device} "
-          f"seed={args.seed} epochs={args.epochs} compile={args.compile}")
+          f"seed={args.seed} epochs={args.epochs} compile={args.compile} cuda_graph={not args.no_cuda_graph}")
     sentences = d2lmini.read_ptb("train")
 
-    options = {"compile": args.compile}
-    options.update({k: v for k, v in (("lr", args.lr), ("group_size", args.group_size)) if v is not None})
+    options = {"compile": args.compile, "cuda_graph": not args.no_cuda_graph}
+    tuned = (("lr", args.lr), ("group_size", args.group_size), ("block_size", args.block_size))
+    options.update({k: v for k, v in tuned if v is not None})
     ours = peers.fast_word2vec_by_epoch(sentences, args.epochs, seed=args.seed, device=args.device, **options)
     gensim = [peers.gensim_word2vec(sentences, epochs, seed=args.seed) for epochs in GENSIM_EPOCHS]
     result = peers.race(ours, gensim)
@@ -60,6 +74,8 @@ def main() -> None:
           f"WordSim-353 {result.coverage['wordsim353_coverage']:.0%}, "
           f"SimLex-999 {result.coverage['simlex999_coverage']:.0%}")
     print(result.table())
+    print("ours, seconds inside the trainer's epochs: "
+          + ", ".join(f"{p.epochs} epochs {p.training_seconds:.2f}" for p in ours))
 
     import matplotlib
 
@@ -71,7 +87,23 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(args.figure, dpi=120)
     print(f"figure={args.figure}")
-    print(f"peak_memory_mib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak_memory_mib={peak_mib:.0f}")
+    if args.json is not None:
+        record = {
+            "command": " ".join(["python", *sys.argv]),
+            "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                        "torch": torch.__version__},
+            "common_words": result.common_words,
+            "points": [{"trainer": p.trainer, "epochs": p.epochs, "seconds": p.seconds,
+                        "training_seconds": p.training_seconds, **p.scores} for p in result.gensim + result.ours],
+            "ratios": result.ratios,
+            "peak_memory_mib": peak_mib,
+            "speedup_vs_gensim": result.speedup,
+        }
+        _files.write_text(args.json, json.dumps(record, indent=1) + "\n")
+        print(f"json={args.json}")
     print(f"speedup_vs_gensim={result.speedup:.2f}")
 
 

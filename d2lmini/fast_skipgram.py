@@ -37,6 +37,15 @@ sampling, SGNS) and changes how it is optimised, as word2vec and gensim do:
   how much), at the price of a compilation (seconds from PyTorch's on-disk
   cache, tens of seconds the first time on a machine).
 
+* **A recorded step on CUDA** (``cuda_graph=True``, one worker): a block
+  launches about twenty small kernels, and from Python each launch costs more
+  than the kernel runs. The step is recorded once as a CUDA graph and
+  replayed for every full block; the host then only copies the block's ids
+  into the graph's inputs.
+* **The shuffle on the accelerator**: off the CPU, the pairs are drawn in
+  corpus order and permuted where they train; permuting millions of pairs
+  is most of a draw's time on the CPU.
+
 Everything is plain PyTorch on tensors of the chosen device (CPU, CUDA, MPS).
 """
 
@@ -56,7 +65,10 @@ from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise
 from .training import History, StepResult, _device, fit
 from .vocab import Vocab
 
-__all__ = ["epoch_pairs", "compiled_block_step", "sgns_block_gradients", "sgns_block_step", "train_skipgram_fast"]
+__all__ = [
+    "epoch_pairs", "compiled_block_step", "CudaGraphBlockStep", "sgns_block_gradients", "sgns_block_step",
+    "train_skipgram_fast",
+]
 
 BLOCKS_PER_WORKER = 8  # blocks each worker trains between two synchronisations
 
@@ -174,6 +186,46 @@ def _fusable_block_step(center: torch.Tensor, context: torch.Tensor, centers: to
     return loss
 
 
+class CudaGraphBlockStep:
+    """:func:`sgns_block_step` recorded once as a CUDA graph, replayed for each full block.
+
+    Call it as the step, ``step(center, context, centers, contexts, negatives, lr)``,
+    with the tables it was recorded on and a full block. Each call copies the
+    block's ids and the rate into the graph's input buffers and replays the
+    graph. The loss it returns lives in the graph's output buffer: use it
+    (e.g. add it to a sum) before the next call overwrites it.
+    """
+
+    def __init__(self, center: torch.Tensor, context: torch.Tensor, block_size: int, group_size: int,
+                 num_noise_words: int) -> None:
+        if center.device.type != "cuda":
+            raise ValueError(f"a CUDA graph needs tables on a CUDA device, got {center.device}")
+        device = center.device
+        self.centers = torch.zeros(block_size, dtype=torch.long, device=device)
+        self.contexts = torch.zeros_like(self.centers)
+        self.negatives = torch.zeros((block_size // group_size, num_noise_words), dtype=torch.long, device=device)
+        self.rate = torch.zeros((), device=device)  # rate 0: the warm-up steps below change nothing
+        inputs = (center, context, self.centers, self.contexts, self.negatives, self.rate)
+        side = torch.cuda.Stream(device)  # PyTorch's recipe: warm up on a side stream, then record
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                sgns_block_step(*inputs)
+        torch.cuda.current_stream(device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.loss = sgns_block_step(*inputs)
+
+    def __call__(self, center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor, contexts: torch.Tensor,
+                 negatives: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        self.centers.copy_(centers)
+        self.contexts.copy_(contexts)
+        self.negatives.copy_(negatives)
+        self.rate.copy_(lr)
+        self.graph.replay()
+        return self.loss
+
+
 _COMPILED: dict[str, Callable] = {}
 
 
@@ -209,6 +261,7 @@ def train_skipgram_fast(
     workers: int = 1,
     shuffle: str = "pairs",
     compile: bool = False,
+    cuda_graph: bool = True,
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callable[[float, dict[str, float]], None] | None = None,
@@ -238,6 +291,10 @@ def train_skipgram_fast(
             :func:`compiled_block_step`); pays once training outlasts the compilation.
             The compiled step adds rows with atomic additions across PyTorch's
             threads: a compiled run is reproducible with ``torch.set_num_threads(1)``.
+        cuda_graph: on a CUDA device with one worker and no ``compile``, replay the
+            block step as a recorded CUDA graph (:class:`CudaGraphBlockStep`);
+            ignored elsewhere. CUDA adds rows with atomic additions, so no CUDA run
+            is bit-for-bit reproducible.
         on_epoch_end: called as ``on_epoch_end(epoch, model, history)`` after
             each epoch, outside the timed part (e.g. to score the vectors).
 
@@ -262,6 +319,7 @@ def train_skipgram_fast(
     workers = _checks.integer("workers", workers, 1)
     _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
     compile = _checks.boolean("compile", compile)
+    cuda_graph = _checks.boolean("cuda_graph", cuda_graph)
     seed = _checks.integer("seed", seed, 0)
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, model, history), "
@@ -282,17 +340,27 @@ def train_skipgram_fast(
     model.to(device)
     center, context = model.center.weight.data, model.context.weight.data
     block_step = compiled_block_step() if compile else sgns_block_step
+    if device.type == "cuda" and cuda_graph and workers == 1 and not compile:
+        # Recorded before the drawing thread starts: no other thread may touch CUDA while a graph records.
+        block_step = CudaGraphBlockStep(center, context, block_size, group_size, num_noise_words)
     state = {"pairs_done": 0, "pairs_total": None}
 
     def prepare_epoch() -> list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
         """Draw an epoch: its pairs in order, cut into blocks, with every block's noise words."""
-        center_ids, context_ids = epoch_pairs(ids, sentence, keep, max_window_size, rng, shuffle)
+        shuffle_here = device.type != "cpu" and shuffle == "pairs"
+        center_ids, context_ids = epoch_pairs(ids, sentence, keep, max_window_size, rng,
+                                              "none" if shuffle_here else shuffle)
         pairs = len(center_ids) - len(center_ids) % group_size
         if pairs == 0:
             raise ValueError(f"an epoch drew {len(center_ids)} pairs, fewer than group_size={group_size}; "
                              "use a larger corpus or a smaller group_size")
-        centers = torch.from_numpy(center_ids[:pairs].astype(np.int64)).to(device)
-        contexts = torch.from_numpy(context_ids[:pairs].astype(np.int64)).to(device)
+        centers = torch.from_numpy(center_ids).to(device).long()
+        contexts = torch.from_numpy(context_ids).to(device).long()
+        if shuffle_here:
+            order = torch.randperm(len(centers), generator=noise_generator, device=device)[:pairs]
+            centers, contexts = centers[order], contexts[order]
+        else:
+            centers, contexts = centers[:pairs], contexts[:pairs]
         shape = (pairs // group_size, num_noise_words)
         if device.type == "cpu":  # numpy draws twice as fast as torch on the CPU
             negatives = torch.from_numpy(noise.sample(rng, shape).astype(np.int64))
@@ -326,9 +394,9 @@ def train_skipgram_fast(
 
     def train_blocks(worker: int, blocks, rate: float) -> torch.Tensor:
         loss = torch.zeros((), device=device)
-        rate_tensor = torch.tensor(rate, device=device)
+        rate_tensor = torch.full((), rate, device=device)  # a fill, not a copy from the host: no wait
         for centers, contexts, negatives in blocks[worker::workers]:
-            full = len(centers) == block_size  # a compiled step is specialised to full blocks
+            full = len(centers) == block_size  # compiled and recorded steps are specialised to full blocks
             loss += (block_step(center, context, centers, contexts, negatives, rate_tensor) if full
                      else sgns_block_step(center, context, centers, contexts, negatives, rate))
         return loss

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from . import _checks, evaluation
 from .embeddings import Embeddings
 from .fast_skipgram import train_skipgram_fast
+from .training import _device
 from .vocab import Vocab
 
 __all__ = ["PTB_SETTINGS", "Point", "Race", "gensim_word2vec", "fast_word2vec_by_epoch", "race"]
@@ -35,13 +36,18 @@ SCORES = ("wordsim353_spearman", "simlex999_spearman")
 
 @dataclass
 class Point:
-    """Vectors after some training: who, after how many epochs, at which cumulative second."""
+    """Vectors after some training: who, after how many epochs, at which cumulative second.
+
+    ``training_seconds`` (ours only) is the time inside the trainer's epochs so
+    far: ``seconds`` without the vocabulary, the encoding and the trainer's setup.
+    """
 
     trainer: str
     epochs: int
     seconds: float
     vectors: Embeddings = field(repr=False)
     scores: dict[str, float] = field(default_factory=dict)
+    training_seconds: float | None = None
 
 
 def _workers(workers: int | None) -> int:
@@ -69,10 +75,14 @@ def fast_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, seed
                            workers: int | None = None, device=None, **options) -> list[Point]:
     """Train :func:`~d2lmini.fast_skipgram.train_skipgram_fast` once, keeping the vectors of every epoch.
 
-    ``options`` go to the trainer (``compile``, ``lr``, ``group_size``, ...).
+    ``workers`` defaults to one thread per CPU on the CPU and to one on an
+    accelerator (there the blocks queue on one stream; more threads only
+    contend for it). ``options`` go to the trainer (``compile``, ``lr``,
+    ``group_size``, ...).
     """
     epochs = _checks.integer("epochs", epochs, 1)
-    workers = _workers(workers)
+    on_cpu = _device(device).type == "cpu"
+    workers = _workers(workers) if workers is not None or on_cpu else 1
     points, outside = [], 0.0  # outside: seconds spent copying vectors, not training
     start = time.perf_counter()
     vocab = Vocab(sentences, min_freq=PTB_SETTINGS["min_count"])
@@ -81,7 +91,8 @@ def fast_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, seed
     def keep(epoch, model, history):
         nonlocal outside
         now = time.perf_counter()
-        points.append(Point("ours", epoch + 1, now - start - outside, Embeddings.from_model(model, vocab)))
+        points.append(Point("ours", epoch + 1, now - start - outside, Embeddings.from_model(model, vocab),
+                            training_seconds=history.seconds))
         outside += time.perf_counter() - now
 
     train_skipgram_fast(corpus, vocab, embed_size=PTB_SETTINGS["dim"], max_window_size=PTB_SETTINGS["window"],

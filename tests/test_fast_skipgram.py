@@ -9,6 +9,7 @@ import torch.nn.functional as F
 import d2lmini
 from d2lmini import gradcheck
 from d2lmini.fast_skipgram import (
+    CudaGraphBlockStep,
     _fusable_block_step,
     compiled_block_step,
     sgns_block_gradients,
@@ -132,6 +133,33 @@ def test_the_compiled_step_equals_the_eager_step():
     assert torch.allclose(c1, c2, atol=1e-6) and torch.allclose(o1, o2, atol=1e-6)
 
 
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@needs_cuda
+def test_the_recorded_cuda_step_equals_the_eager_step():
+    center, context, *_ = [x.cuda() for x in tiny_block(dtype=torch.float32, vocab=40, groups=16)]
+    c1, o1, c2, o2 = center.clone(), context.clone(), center.clone(), context.clone()
+    step = CudaGraphBlockStep(c2, o2, block_size=64, group_size=4, num_noise_words=5)
+    assert torch.equal(c2, center) and torch.equal(o2, context)  # recording and warming up moved nothing
+    for seed, rate in ((1, 0.1), (2, 0.05)):  # each replay reads the new block and rate
+        _, _, centers, contexts, negatives = [x.cuda() for x in tiny_block(seed=seed, vocab=40, groups=16)]
+        loss1 = sgns_block_step(c1, o1, centers, contexts, negatives, rate)
+        loss2 = step(c2, o2, centers, contexts, negatives, torch.full((), rate, device="cuda"))
+        assert loss2.item() == pytest.approx(loss1.item(), rel=1e-5)
+        assert torch.allclose(c1, c2, atol=1e-6) and torch.allclose(o1, o2, atol=1e-6)
+
+
+@needs_cuda
+def test_a_cuda_run_with_the_recorded_step_trains_as_the_eager_one():
+    ids, vocab = corpus()
+    kwargs = dict(embed_size=8, num_epochs=3, lr=0.05, t=1.0, block_size=64, group_size=4, seed=3, device="cuda")
+    (m1, h1), (m2, h2) = [train_skipgram_fast(ids, vocab, cuda_graph=g, **kwargs) for g in (True, False)]
+    assert h1["loss"][-1] < 0.9 * h1["loss"][0]
+    assert np.allclose(h1["loss"], h2["loss"], rtol=1e-3)  # same draws; the order of atomic additions differs
+    assert torch.allclose(m1.center.weight, m2.center.weight, atol=1e-3)
+
+
 def corpus():
     sentences = [list("abcdefghij"), list("jihgfedcba"), list("aceg"), list("bdfh")] * 50
     vocab = d2lmini.Vocab(sentences)
@@ -161,7 +189,7 @@ def one_thread():
 
 def test_a_compiled_run_is_reproducible_and_close_to_the_eager_run(one_thread):
     ids, vocab = corpus()
-    kwargs = dict(embed_size=8, num_epochs=3, lr=0.05, t=1.0, block_size=64, group_size=4, seed=3)
+    kwargs = dict(embed_size=8, num_epochs=3, lr=0.05, t=1.0, block_size=64, group_size=4, seed=3, device="cpu")
     (m1, h1), (m2, h2) = [train_skipgram_fast(ids, vocab, compile=True, **kwargs) for _ in range(2)]
     assert torch.equal(m1.center.weight, m2.center.weight) and h1["loss"] == h2["loss"]
     eager, h3 = train_skipgram_fast(ids, vocab, **kwargs)  # same draws; only the float rounding differs
