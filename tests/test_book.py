@@ -1,5 +1,5 @@
 """Invariants of the book's sources: the table of contents, the paired notebooks and
-the Colab install cell. (The chapters themselves are executed by nbval.)"""
+the Colab install cell. (The pages themselves are executed by tests/test_pages.py.)"""
 
 import re
 from pathlib import Path

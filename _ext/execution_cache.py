@@ -1,0 +1,61 @@
+"""One execution of each page, shared by `make test` and `make book`.
+
+`make test` executes every page of the book (tests/test_pages.py) and stores the
+executed notebook in Jupyter Book's execution cache, `_build/.jupyter_cache`, under
+the key MyST-NB looks up: the page's code cells. `make book` runs with
+`execute_notebooks: cache` and shows those outputs instead of executing the page
+again; a page that is not in the cache is executed by the build as before.
+
+The cache's key does not see what else the outputs depend on: `d2lmini`'s code and
+the installed packages. So a stamp of both is kept beside the cache, and a test
+session or a build that finds a different stamp empties the cache first (this
+module is also a Sphinx extension, for the build's side).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("torch", "numpy", "scipy", "matplotlib", "scikit-learn", "gensim", "ipykernel", "myst-nb", "jupyter-cache")
+
+
+def stamp() -> str:
+    """A hash of d2lmini's sources, the requirements and the installed versions of what the pages use."""
+    digest = hashlib.sha256(sys.version.encode())
+    files = sorted((ROOT / "d2lmini").rglob("*.py")) + [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in PACKAGES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{name}=={version}\0".encode())
+    return digest.hexdigest()
+
+
+def prune(cache: Path) -> None:
+    """Empty ``cache`` unless its stamp matches :func:`stamp`, then write the current stamp beside it."""
+    marker = cache.with_name(cache.name + ".stamp")
+    current = stamp()
+    if marker.is_file() and marker.read_text() == current:
+        return
+    shutil.rmtree(cache, ignore_errors=True)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(current)
+
+
+def _prune_before_reading(app) -> None:
+    # MyST-NB's default cache path: _build/.jupyter_cache, beside the builder's output folder.
+    configured = app.config["nb_execution_cache_path"]
+    prune(Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache")
+
+
+def setup(app):
+    app.connect("builder-inited", _prune_before_reading)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
