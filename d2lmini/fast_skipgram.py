@@ -38,10 +38,10 @@ sampling, SGNS) and changes how it is optimised, as word2vec and gensim do:
   cache, tens of seconds the first time on a machine).
 
 * **A recorded step on CUDA** (``cuda_graph=True``, one worker): a block
-  launches about twenty small kernels, and from Python each launch costs more
-  than the kernel runs. The step is recorded once as a CUDA graph and
-  replayed for every full block; the host then only copies the block's ids
-  into the graph's inputs.
+  launches nearly thirty small kernels, and from Python each launch can cost
+  more than the kernel runs. The step is recorded once as a CUDA graph and
+  replayed for every full block; the host then only launches the copies of
+  the block's ids and rate into the graph's inputs, and the replay.
 * **The shuffle on the accelerator**: off the CPU, the pairs are drawn in
   corpus order and permuted where they train; permuting millions of pairs
   is most of a draw's time on the CPU.
