@@ -1,7 +1,7 @@
 # The two commands of the README:
-#   make book   - install everything into .venv, execute every chapter, build _build/html
+#   make book   - install everything into .venv, execute every page, build _build/html
 #   make test   - install everything into .venv, run the unit tests and execute every page
-#                 (make book then reuses the executed pages: _ext/execution_cache.py)
+#                 (a make book after it shows those executed pages: _ext/execution_cache.py)
 # (make lint runs ruff; CI runs it too)
 PYTHON ?= python3
 VENV ?= .venv

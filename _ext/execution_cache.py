@@ -6,35 +6,39 @@ the key MyST-NB looks up: the page's code cells. `make book` runs with
 `execute_notebooks: cache` and shows those outputs instead of executing the page
 again; a page that is not in the cache is executed by the build as before.
 
-The cache's key does not see what else the outputs depend on: `d2lmini`'s code and
-the installed packages. So a stamp of both is kept beside the cache, and a test
-session or a build that finds a different stamp empties the cache first (this
-module is also a Sphinx extension, for the build's side).
+The cache's key does not see what else the outputs depend on: `d2lmini`'s code,
+the recorded results a page reads (`benchmarks/results/`), the installed packages
+and the machine's CPU count. So a stamp of these is kept beside the cache, and a
+test session or a build that finds a different stamp empties the cache first (this
+module is also a Sphinx extension, for the build's side). If a build stops while
+reading a damaged cache (a test killed while storing a page), remove
+`_build/.jupyter_cache`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("torch", "numpy", "scipy", "matplotlib", "scikit-learn", "gensim", "ipykernel", "myst-nb", "jupyter-cache")
 
 
 def stamp() -> str:
-    """A hash of d2lmini's sources, the requirements and the installed versions of what the pages use."""
-    digest = hashlib.sha256(sys.version.encode())
-    files = sorted((ROOT / "d2lmini").rglob("*.py")) + [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    """A hash of d2lmini's sources, the recorded results, the requirements, every installed
+    package's version, the Python version and the CPU count."""
+    digest = hashlib.sha256(f"{sys.version}\0{os.cpu_count()}\0".encode())
+    files = (sorted((ROOT / "d2lmini").rglob("*.py")) + sorted((ROOT / "benchmarks" / "results").glob("*"))
+             + [ROOT / "requirements.txt", ROOT / "pyproject.toml"])
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in PACKAGES:
-        try:
-            version = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            version = "absent"
+    # A set, without d2lmini (its code is hashed above): the repository's own d2lmini.egg-info is
+    # found only when the current folder is on sys.path, and the stamp must not depend on that.
+    installed = {((d.metadata["Name"] or "").lower(), d.version) for d in metadata.distributions()}
+    for name, version in sorted(item for item in installed if item[0] != "d2lmini"):
         digest.update(f"{name}=={version}\0".encode())
     return digest.hexdigest()
 
@@ -45,7 +49,8 @@ def prune(cache: Path) -> None:
     current = stamp()
     if marker.is_file() and marker.read_text() == current:
         return
-    shutil.rmtree(cache, ignore_errors=True)
+    if cache.exists():
+        shutil.rmtree(cache)  # a failure here must stop: a fresh stamp over old entries would hide them
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(current)
 
