@@ -7,8 +7,8 @@ the key MyST-NB looks up: the page's code cells. `make book` runs with
 again; a page that is not in the cache is executed by the build as before.
 
 The cache's key does not see what else the outputs depend on: `d2lmini`'s code,
-the recorded results a page reads (`benchmarks/results/`), the installed packages
-and the machine's CPU count. So a stamp of these is kept beside the cache, and a
+the recorded results a page reads (`benchmarks/results/`), the versions of the
+packages that compute them (PACKAGES) and the machine's CPU count. So a stamp of these is kept beside the cache, and a
 test session or a build that finds a different stamp empties the cache first (this
 module is also a Sphinx extension, for the build's side). If a build stops while
 reading a damaged cache (a test killed while storing a page), remove
@@ -27,18 +27,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# What the pages' outputs depend on among the installed packages. Not every package: the set
+# of all of them, as importlib.metadata lists it, changed within one `make test` in CI
+# (cause not found), and a stamp must not change unless the outputs can.
+PACKAGES = ("torch", "numpy", "scipy", "matplotlib", "scikit-learn", "gensim", "ipykernel", "nbclient", "myst-nb",
+            "jupyter-cache")
+
+
 def stamp() -> str:
-    """A hash of d2lmini's sources, the recorded results, the requirements, every installed
-    package's version, the Python version and the CPU count."""
+    """A hash of d2lmini's sources, the recorded results, the requirements, the installed versions
+    of the packages the pages' outputs depend on, the Python version and the CPU count."""
     digest = hashlib.sha256(f"{sys.version}\0{os.cpu_count()}\0".encode())
     files = (sorted((ROOT / "d2lmini").rglob("*.py")) + sorted((ROOT / "benchmarks" / "results").glob("*"))
              + [ROOT / "requirements.txt", ROOT / "pyproject.toml"])
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    # A set, without d2lmini (its code is hashed above): the repository's own d2lmini.egg-info is
-    # found only when the current folder is on sys.path, and the stamp must not depend on that.
-    installed = {((d.metadata["Name"] or "").lower(), d.version) for d in metadata.distributions()}
-    for name, version in sorted(item for item in installed if item[0] != "d2lmini"):
+    for name in PACKAGES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "absent"
         digest.update(f"{name}=={version}\0".encode())
     return digest.hexdigest()
 
