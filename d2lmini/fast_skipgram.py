@@ -198,8 +198,14 @@ class CudaGraphBlockStep:
 
     def __init__(self, center: torch.Tensor, context: torch.Tensor, block_size: int, group_size: int,
                  num_noise_words: int) -> None:
-        if center.device.type != "cuda":
-            raise ValueError(f"a CUDA graph needs tables on a CUDA device, got {center.device}")
+        group_size = _checks.integer("group_size", group_size, 1)
+        block_size = _checks.integer("block_size", block_size, group_size)
+        if block_size % group_size:
+            raise ValueError(f"block_size must be a multiple of group_size={group_size}, got {block_size}")
+        num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
+        if center.device.type != "cuda" or context.device != center.device:
+            raise ValueError(f"a CUDA graph needs both tables on one CUDA device, got {center.device} "
+                             f"and {context.device}; train on the CPU with sgns_block_step instead")
         device = center.device
         self.centers = torch.zeros(block_size, dtype=torch.long, device=device)
         self.contexts = torch.zeros_like(self.centers)

@@ -136,6 +136,14 @@ def test_the_compiled_step_equals_the_eager_step():
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
+def test_the_recorded_step_refuses_bad_arguments_before_touching_cuda():
+    center, context, *_ = tiny_block(dtype=torch.float32)
+    with pytest.raises(ValueError, match="block_size must be a multiple of group_size=4, got 30"):
+        CudaGraphBlockStep(center, context, block_size=30, group_size=4, num_noise_words=5)
+    with pytest.raises(ValueError, match="a CUDA graph needs both tables on one CUDA device, got cpu"):
+        CudaGraphBlockStep(center, context, block_size=32, group_size=4, num_noise_words=5)
+
+
 @needs_cuda
 def test_the_recorded_cuda_step_equals_the_eager_step():
     center, context, *_ = [x.cuda() for x in tiny_block(dtype=torch.float32, vocab=40, groups=16)]
