@@ -16,11 +16,17 @@ vocabulary, the encoding and its setup, e.g. starting CUDA), writes a
 time-to-quality figure, prints peak memory, and ends with
 ``speedup_vs_gensim=<r>``: over gensim's three points, the minimum of gensim's
 time divided by the time at which ours first reaches at least that point's
-WordSim-353 and SimLex-999 (0 when it never does). ``--json PATH`` also
-writes every figure of the run, with the machine it ran on, for pages that
-report a run made elsewhere (the performance appendix's GPU section).
+WordSim-353 and SimLex-999 (0 when it never does). ``--gensim-by-epoch``
+adds a control: one 20-epoch gensim training, scored after every epoch as
+ours is, raced against the same three points (``gensim_self_speedup=<r>``):
+against the 20-epoch point it compares one training with itself, against
+the others it shows what being scored after every epoch is worth.
+``--json PATH`` also writes every figure of the run, with the machine it ran
+on, for pages that report a run made elsewhere (the performance appendix's
+GPU section).
 
     python benchmarks/word2vec_vs_gensim.py [--seed 0] [--epochs 10] [--figure PATH] [--device cpu] [--compile]
+                                            [--gensim-by-epoch] [--json PATH]
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, help="pairs sharing noise words (default: the trainer's)")
     parser.add_argument("--block-size", type=int, help="pairs per SGD block (default: the trainer's)")
     parser.add_argument("--no-cuda-graph", action="store_true", help="on CUDA, launch each block's kernels one by one")
+    parser.add_argument("--gensim-by-epoch", action="store_true",
+                        help=f"control: also race one {max(GENSIM_EPOCHS)}-epoch gensim training, scored after "
+                             "every epoch, against the same gensim points (prints gensim_self_speedup)")
     parser.add_argument("--json", type=Path, help="also write the run's figures to this JSON file")
     args = parser.parse_args()
     if args.json is not None and not args.json.parent.is_dir():
@@ -76,6 +85,13 @@ def main() -> None:
     print(result.table())
     print("ours, seconds inside the trainer's epochs: "
           + ", ".join(f"{p.epochs} epochs {p.training_seconds:.2f}" for p in ours))
+    control = None
+    if args.gensim_by_epoch:
+        # The criterion's own noise: what the race makes of gensim itself, observed as ours is.
+        by_epoch = peers.gensim_word2vec_by_epoch(sentences, max(GENSIM_EPOCHS), seed=args.seed)
+        control = peers.race(by_epoch, gensim)
+        print(control.table())
+        print(f"gensim_self_speedup={control.speedup:.2f}")
 
     import matplotlib
 
@@ -102,6 +118,10 @@ def main() -> None:
             "peak_memory_mib": peak_mib,
             "speedup_vs_gensim": result.speedup,
         }
+        if control is not None:
+            record["gensim_by_epoch"] = {
+                "points": [{"epochs": p.epochs, "seconds": p.seconds, **p.scores} for p in control.ours],
+                "ratios": control.ratios, "gensim_self_speedup": control.speedup}
         _files.write_text(args.json, json.dumps(record, indent=1) + "\n")
         print(f"json={args.json}")
     print(f"speedup_vs_gensim={result.speedup:.2f}")

@@ -55,5 +55,23 @@ def test_race_needs_points():
 def test_gensim_settings_are_checked_before_training():
     with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         peers.gensim_word2vec([["a", "b"]], 0)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        peers.gensim_word2vec_by_epoch([["a", "b"]], 0)
     with pytest.raises(ValueError, match="workers must be an integer >= 1"):
         peers.fast_word2vec_by_epoch([["a", "b"]], 1, workers=0)
+
+
+def test_gensim_by_epoch_observes_one_unchanged_training():
+    pytest.importorskip("gensim")
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    sentences = [list(rng.choice(words, size=12)) for _ in range(300)]
+    points = peers.gensim_word2vec_by_epoch(sentences, 3, seed=1, workers=1)
+    whole = peers.gensim_word2vec(sentences, 3, seed=1, workers=1)
+    assert [p.epochs for p in points] == [1, 2, 3]
+    assert all(p.trainer == "gensim, by epoch" for p in points)
+    assert 0 < points[0].seconds < points[1].seconds < points[2].seconds
+    assert not np.array_equal(points[0].vectors.vectors, points[2].vectors.vectors)  # copies, not one live array
+    # The snapshots do not change the training: its last one is the vectors of one 3-epoch run.
+    assert points[-1].vectors.words == whole.vectors.words
+    np.testing.assert_array_equal(points[-1].vectors.vectors, whole.vectors.vectors)
