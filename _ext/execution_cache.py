@@ -11,9 +11,8 @@ the recorded results a page reads (`benchmarks/results/`), the versions of the
 packages that compute them (PACKAGES) and the machine's CPU count. So a stamp of
 these is kept beside the cache, and a test session or a build that finds a
 different stamp empties the cache first (this module is also a Sphinx extension,
-for the build's side). If a build stops while
-reading a damaged cache (a test killed while storing a page), remove
-`_build/.jupyter_cache`.
+for the build's side). If a build stops while reading a damaged cache (a test
+killed while storing a page), remove `_build/.jupyter_cache`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ on, for pages that report a run made elsewhere (the performance appendix's
 GPU section).
 
     python benchmarks/word2vec_vs_gensim.py [--seed 0] [--epochs 10] [--figure PATH] [--device cpu] [--compile]
-                                            [--gensim-by-epoch] [--json PATH]
+                                            [--gensim-by-epoch] [--json PATH]   (--help lists the others)
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from . import _checks, evaluation
 from .embeddings import Embeddings
@@ -60,6 +62,17 @@ def _workers(workers: int | None) -> int:
     return _checks.integer("workers", workers, 1)
 
 
+def _gensim_sentences(sentences) -> list:
+    """The sentences, checked before gensim sees them (its own errors name no argument)."""
+    sentences = _checks.sentences("sentences", sentences)
+    counts = Counter(chain.from_iterable(sentences))
+    if max(counts.values(), default=0) < PTB_SETTINGS["min_count"]:
+        raise ValueError(f"sentences hold no word seen at least min_count={PTB_SETTINGS['min_count']} times "
+                         f"({sum(counts.values())} tokens in {len(sentences)} sentences), so gensim would have "
+                         "no vocabulary; pass a larger corpus")
+    return sentences
+
+
 def _gensim_model(sentences, epochs: int, seed: int, workers: int | None, callbacks=()):
     """gensim's ``Word2Vec`` with :data:`PTB_SETTINGS`, trained for ``epochs`` epochs (gensim is imported here)."""
     from gensim.models import Word2Vec
@@ -74,6 +87,7 @@ def gensim_word2vec(sentences: Sequence[Sequence[str]], epochs: int, seed: int =
                     workers: int | None = None) -> Point:
     """Train gensim's ``Word2Vec`` with :data:`PTB_SETTINGS` for ``epochs`` epochs (gensim is imported here)."""
     epochs = _checks.integer("epochs", epochs, 1)
+    sentences = _gensim_sentences(sentences)
     start = time.perf_counter()
     model = _gensim_model(sentences, epochs, seed, workers)
     seconds = time.perf_counter() - start
@@ -96,6 +110,7 @@ def gensim_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, se
     from gensim.models.callbacks import CallbackAny2Vec
 
     epochs = _checks.integer("epochs", epochs, 1)
+    sentences = _gensim_sentences(sentences)
     points, outside = [], 0.0
 
     class Keep(CallbackAny2Vec):  # gensim calls on_epoch_end in this thread, after its workers finished the epoch

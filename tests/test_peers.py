@@ -61,6 +61,16 @@ def test_gensim_settings_are_checked_before_training():
         peers.fast_word2vec_by_epoch([["a", "b"]], 1, workers=0)
 
 
+@pytest.mark.parametrize("train", [peers.gensim_word2vec, peers.gensim_word2vec_by_epoch])
+def test_gensim_sentences_are_checked_before_gensim_sees_them(train):
+    with pytest.raises(TypeError, match="sentences must be a list of sentences"):
+        train("the cat sat", 1)
+    with pytest.raises(ValueError, match=r"no word seen at least min_count=10 times \(2 tokens in 1 sentences\)"):
+        train([["a", "b"]], 1)
+    with pytest.raises(ValueError, match="no word seen at least min_count=10"):
+        train([], 1)
+
+
 def test_gensim_by_epoch_observes_one_unchanged_training():
     pytest.importorskip("gensim")
     rng = np.random.default_rng(0)
