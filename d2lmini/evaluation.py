@@ -10,6 +10,7 @@ wheel under ``gensim/test/test_data``; installing gensim is all it takes.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from .embeddings import Embeddings
 
 __all__ = ["BENCHMARK_FILES", "benchmark_path", "pair_words", "word_pair_similarities", "evaluate_word_pairs",
            "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
-           "interval_verdict", "comparison_words"]
+           "Difference", "paired_bootstrap", "compare"]
 
 BENCHMARK_FILES = {
     "wordsim353": "wordsim353.tsv",
@@ -182,19 +183,104 @@ def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000,
     return float(low), float(high)
 
 
-def interval_verdict(a: tuple[float, float], b: tuple[float, float]) -> str:
-    """``"higher"`` or ``"lower"`` when interval ``a`` lies wholly above or below ``b``, else ``"tied"``."""
-    if a[0] > b[1]:
-        return "higher"
-    if a[1] < b[0]:
-        return "lower"
-    return "tied"
+@dataclass(frozen=True)
+class Difference:
+    """Model A's score minus model B's on the same items, with a paired bootstrap interval.
+
+    ``difference`` is the observed difference; ``interval`` the percentile
+    bootstrap interval of it (95% unless asked otherwise); ``items`` how many
+    items both models were scored on.
+    """
+
+    difference: float
+    interval: tuple[float, float]
+    items: int
+
+    @property
+    def verdict(self) -> str:
+        """``"higher"`` or ``"lower"`` when the interval excludes 0, else ``"no clear difference"``."""
+        low, high = self.interval
+        if low > 0:
+            return "higher"
+        if high < 0:
+            return "lower"
+        return "no clear difference"
+
+    def words(self) -> str:
+        """The verdict as the words of a sentence "A's score is ___ B's"."""
+        return {"higher": "higher than", "lower": "lower than",
+                "no clear difference": "not clearly different from"}[self.verdict]
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        return f"{self.difference:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
-def comparison_words(a: tuple[float, float], b: tuple[float, float]) -> str:
-    """:func:`interval_verdict` as the words of a sentence "A's score is ___ B's":
-    ``"higher than"``, ``"lower than"`` or ``"tied with"``."""
-    return {"higher": "higher than", "lower": "lower than", "tied": "tied with"}[interval_verdict(a, b)]
+def _statistic_per_resample(kind: str, runs: np.ndarray, rows: np.ndarray, gold: np.ndarray | None) -> np.ndarray:
+    """``(runs, resamples)``: the statistic of each run on each resample of the items."""
+    if kind == "spearman":
+        return np.stack([_spearman_rows(gold[rows], run[rows]) for run in runs])
+    values = runs[:, rows]  # (runs, resamples, items)
+    return values.mean(axis=2) if kind in ("mean", "accuracy") else values.sum(axis=2)
+
+
+def _statistic(kind: str, runs: np.ndarray, gold: np.ndarray | None) -> float:
+    """The runs' mean statistic on all the items."""
+    if kind == "spearman":
+        return float(np.mean([stats.spearmanr(gold, run).statistic for run in runs]))
+    return float(np.mean(runs.mean(axis=1) if kind in ("mean", "accuracy") else runs.sum(axis=1)))
+
+
+def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confidence: float = 0.95,
+                     seed: int = 0) -> Difference:
+    """The difference between two models scored on the same items, with its paired bootstrap interval.
+
+    Each resample draws the items with replacement once, and both models are
+    scored on that same draw, so that what the two share (an easy item, a
+    hard one) cancels in the difference. When a model has several runs
+    (seeds), given as rows, each resample also draws its runs with
+    replacement: the interval then covers the spread between seeds too.
+
+    Args:
+        kind: ``"spearman"`` (``a``, ``b``: each model's similarity of each
+            word pair, with ``gold`` the human scores), ``"accuracy"`` or
+            ``"mean"`` (one outcome per item, e.g. 1 for an analogy answered
+            correctly) or ``"sum"`` (one term of a summed loss per item).
+        a, b: ``(items,)`` or ``(runs, items)`` arrays with the same items.
+        gold: ``(items,)`` human scores, for ``"spearman"`` only.
+        confidence: the interval's coverage, 0.95 for a 95% interval.
+
+    Returns:
+        A :class:`Difference`, A minus B.
+    """
+    _checks.choice("kind", kind, ("spearman", "accuracy", "mean", "sum"))
+    n_resamples = _checks.integer("n_resamples", n_resamples, 100)
+    confidence = _checks.real("confidence", confidence, 0.5, 0.999)
+    a, b = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (a, b))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.shape[1] < 3:
+        raise ValueError(f"a and b must be (items,) or (runs, items) arrays with the same items, at least 3; "
+                         f"got shapes {a.shape} and {b.shape}")
+    if (kind == "spearman") != (gold is not None):
+        raise ValueError("gold (the human scores) is needed for kind='spearman' and only for it")
+    if gold is not None:
+        gold = np.asarray(gold, dtype=float)
+        if gold.shape != (a.shape[1],):
+            raise ValueError(f"gold must hold one human score per item, {a.shape[1]}; got shape {gold.shape}")
+    rng = np.random.default_rng(seed)
+    n = a.shape[1]
+    rows = rng.integers(0, n, size=(n_resamples, n))
+    resampled = []
+    for runs in (a, b):
+        per_run = _statistic_per_resample(kind, runs, rows, gold)  # (runs, resamples)
+        if len(runs) > 1:  # draw the runs too, so that the spread between seeds counts
+            picks = rng.integers(0, len(runs), size=(n_resamples, len(runs)))
+            resampled.append(per_run[picks, np.arange(n_resamples)[:, None]].mean(axis=1))
+        else:
+            resampled.append(per_run[0])
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(resampled[0] - resampled[1], [tail, 100 - tail])
+    observed = _statistic(kind, a, gold) - _statistic(kind, b, gold)
+    return Difference(float(observed), (float(low), float(high)), n)
 
 
 def evaluate_word_analogies(
@@ -304,6 +390,18 @@ def similarity_scores(vectors: Embeddings | list[Embeddings], intervals: bool = 
     return results
 
 
+def _analogy_outcomes(runs: list[Embeddings]) -> tuple[np.ndarray, int]:
+    """``(runs, questions)`` booleans, one per analogy question every run answers, and how many were skipped."""
+    path = benchmark_path("google_analogies")
+    answered = []
+    for run in runs:
+        _, sections = evaluate_word_analogies(run, path)
+        total = sections[-1]
+        answered.append(({tuple(q) for q in total["correct"]}, {tuple(q) for q in total["incorrect"]}))
+    asked = sorted(set.union(*(c | i for c, i in answered)))
+    return np.array([[q in correct for q in asked] for correct, _ in answered], dtype=float), total["oov"]
+
+
 def evaluate(vectors: Embeddings | list[Embeddings], intervals: bool = False) -> dict:
     """Spearman correlations on WordSim-353 and SimLex-999 and Google-analogy accuracy,
     each with its coverage (share of items in the vocabulary), and with
@@ -316,20 +414,40 @@ def evaluate(vectors: Embeddings | list[Embeddings], intervals: bool = False) ->
     """
     runs = _runs(vectors)
     results = similarity_scores(runs, intervals)
-    path = benchmark_path("google_analogies")
-    outcomes, accuracies = [], []
-    for run in runs:
-        accuracy, sections = evaluate_word_analogies(run, path)
-        total = sections[-1]
-        correct = {tuple(q) for q in total["correct"]}
-        asked = sorted(correct | {tuple(q) for q in total["incorrect"]})
-        outcomes.append([q in correct for q in asked])
-        accuracies.append(accuracy)
-    answered = len(outcomes[0])
+    outcomes, skipped = _analogy_outcomes(runs)
+    answered = outcomes.shape[1]
+    accuracies = [float(run.mean()) if answered else 0.0 for run in outcomes]
     results["analogy_accuracy"] = float(np.mean(accuracies))
     results["analogy_runs"] = accuracies
-    results["analogy_coverage"] = answered / (answered + total["oov"])
+    results["analogy_coverage"] = answered / (answered + skipped)
     if intervals:
-        results["analogy_interval"] = (bootstrap_interval("accuracy", np.array(outcomes, dtype=float))
-                                       if answered >= 3 else (0.0, 1.0))
+        results["analogy_interval"] = bootstrap_interval("accuracy", outcomes) if answered >= 3 else (0.0, 1.0)
     return results
+
+
+def compare(a: Embeddings | list[Embeddings], b: Embeddings | list[Embeddings], benchmark: str,
+            n_resamples: int = 2000, seed: int = 0) -> Difference:
+    """Model A's score minus model B's on one benchmark, on the items both can answer.
+
+    Both models (each one :class:`~d2lmini.Embeddings`, or a list of runs of it)
+    are first restricted to the words all of them have, so that they answer
+    the same pairs or questions; the interval is :func:`paired_bootstrap`'s.
+
+    Args:
+        benchmark: ``"wordsim353"``, ``"simlex999"`` (Spearman correlation)
+            or ``"analogy"`` (Google analogies, accuracy).
+    """
+    _checks.choice("benchmark", benchmark, ("wordsim353", "simlex999", "analogy"))
+    runs_a, runs_b = _runs(a), _runs(b)
+    shared = common_vocabulary(*runs_a, *runs_b)
+    runs_a, runs_b = shared[:len(runs_a)], shared[len(runs_a):]
+    if benchmark == "analogy":
+        outcomes, _ = _analogy_outcomes(runs_a + runs_b)
+        return paired_bootstrap("accuracy", outcomes[:len(runs_a)], outcomes[len(runs_a):],
+                                n_resamples=n_resamples, seed=seed)
+    path = benchmark_path(benchmark)
+    scored = [word_pair_similarities(run, path) for run in runs_a + runs_b]
+    gold = scored[0][0]
+    model = np.array([similarities for _, similarities, _ in scored])
+    return paired_bootstrap("spearman", model[:len(runs_a)], model[len(runs_a):], gold=gold,
+                            n_resamples=n_resamples, seed=seed)

@@ -166,12 +166,102 @@ def test_bootstrap_interval_of_an_accuracy():
     assert evaluation.bootstrap_interval("accuracy", np.ones(50)) == (1.0, 1.0)
 
 
-def test_interval_verdict_needs_separated_intervals():
-    assert evaluation.interval_verdict((0.3, 0.4), (0.1, 0.29)) == "higher"
-    assert evaluation.interval_verdict((0.1, 0.2), (0.25, 0.4)) == "lower"
-    assert evaluation.interval_verdict((0.1, 0.3), (0.25, 0.4)) == "tied"
-    assert evaluation.comparison_words((0.3, 0.4), (0.1, 0.29)) == "higher than"
-    assert evaluation.comparison_words((0.1, 0.3), (0.25, 0.4)) == "tied with"
+def test_paired_difference_of_identical_models_is_exactly_zero():
+    rng = np.random.default_rng(0)
+    gold, model = rng.normal(size=50), rng.normal(size=50)
+    same = evaluation.paired_bootstrap("spearman", model, model, gold=gold)
+    assert same.difference == 0 and same.interval == (0.0, 0.0) and same.items == 50
+    assert same.verdict == "no clear difference" and same.words() == "not clearly different from"
+
+
+def test_paired_interval_contains_the_observed_difference_and_decides_the_verdict():
+    rng = np.random.default_rng(1)
+    gold = rng.normal(size=300)
+    good, bad = gold + rng.normal(0, 0.5, 300), gold + rng.normal(0, 3.0, 300)
+    better = evaluation.paired_bootstrap("spearman", good, bad, gold=gold)
+    low, high = better.interval
+    assert low <= better.difference <= high
+    expected = stats.spearmanr(gold, good).statistic - stats.spearmanr(gold, bad).statistic
+    assert better.difference == pytest.approx(expected)
+    assert better.verdict == "higher" and better.words() == "higher than"
+    worse = evaluation.paired_bootstrap("spearman", bad, good, gold=gold)
+    assert worse.verdict == "lower" and worse.difference == pytest.approx(-expected)
+
+
+def test_pairing_removes_what_two_similar_models_share():
+    # Two models that make the same big errors and differ by a little noise: scored apart, their
+    # intervals overlap widely; paired on the same items, the small difference is resolved.
+    rng = np.random.default_rng(2)
+    gold = rng.normal(size=400)
+    shared = gold + rng.normal(0, 1.5, 400)
+    a, b = shared + rng.normal(0, 0.1, 400), shared + rng.normal(0, 0.6, 400)
+    paired = evaluation.paired_bootstrap("spearman", a, b, gold=gold)
+    ia = evaluation.bootstrap_interval("spearman", gold, a)
+    ib = evaluation.bootstrap_interval("spearman", gold, b)
+    assert ia[0] < ib[1]  # the separate intervals overlap
+    assert paired.verdict == "higher"
+
+
+def test_paired_interval_of_an_accuracy_covers_the_true_difference_about_95_percent_of_the_time():
+    rng = np.random.default_rng(3)
+    hits, trials = 0, 200
+    for trial in range(trials):
+        a, b = rng.random(200) < 0.6, rng.random(200) < 0.5
+        low, high = evaluation.paired_bootstrap("accuracy", a, b, n_resamples=500, seed=trial).interval
+        hits += low <= 0.1 <= high
+    assert 0.88 <= hits / trials <= 0.99
+
+
+def test_a_summed_loss_is_compared_item_by_item():
+    losses_a, losses_b = np.arange(10.0), np.arange(10.0) + 0.5
+    result = evaluation.paired_bootstrap("sum", losses_a, losses_b)
+    assert result.difference == pytest.approx(-5.0) and result.interval == pytest.approx((-5.0, -5.0))
+    assert result.verdict == "lower"
+
+
+def test_several_runs_widen_the_interval_by_their_spread():
+    rng = np.random.default_rng(4)
+    base = rng.random((1, 300)) < 0.5
+    other = rng.random((1, 300)) < 0.5
+    one = evaluation.paired_bootstrap("accuracy", base, other)
+    # Three runs (seeds) of one model whose accuracies differ: one gets 40 more items right, one 40
+    # fewer. The spread between seeds must widen the interval.
+    runs = np.repeat(base, 3, axis=0).astype(float)
+    runs[1, np.flatnonzero(runs[1] == 0)[:40]] = 1
+    runs[2, np.flatnonzero(runs[2] == 1)[:40]] = 0
+    several = evaluation.paired_bootstrap("accuracy", runs, other)
+    assert several.difference == pytest.approx(runs.mean() - other.mean())
+    assert several.interval[1] - several.interval[0] > one.interval[1] - one.interval[0]
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    (("median", np.ones(5), np.ones(5)), {}, "kind must be one of"),
+    (("mean", np.ones(5), np.ones(4)), {}, "same items"),
+    (("mean", np.ones(2), np.ones(2)), {}, "at least 3"),
+    (("spearman", np.ones(5), np.ones(5)), {}, "gold"),
+    (("mean", np.ones(5), np.ones(5)), {"gold": np.ones(5)}, "gold"),
+    (("spearman", np.ones(5), np.ones(5)), {"gold": np.ones(4)}, "one human score per item"),
+])
+def test_paired_bootstrap_refuses_bad_samples(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation.paired_bootstrap(*args, **kwargs)
+
+
+def test_compare_scores_two_models_on_the_items_both_answer(vectors):
+    rng = np.random.default_rng(5)
+    noisy = Embeddings(vectors.words, vectors.vectors + rng.normal(0, 0.5, vectors.vectors.shape))
+    fewer = Embeddings(noisy.words[::2], noisy.vectors[::2])  # answers fewer items
+    for benchmark, key in (("wordsim353", "wordsim353_spearman"), ("simlex999", "simlex999_spearman"),
+                           ("analogy", "analogy_accuracy")):
+        same = evaluation.compare(vectors, vectors, benchmark)
+        assert same.difference == 0 and same.verdict == "no clear difference"
+        result = evaluation.compare(vectors, fewer, benchmark)
+        mine, theirs = evaluation.common_vocabulary(vectors, fewer)
+        expected = evaluation.evaluate(mine)[key] - evaluation.evaluate(theirs)[key]
+        assert result.difference == pytest.approx(expected)
+        assert result.interval[0] <= result.difference <= result.interval[1]
+    with pytest.raises(ValueError, match="benchmark must be one of"):
+        evaluation.compare(vectors, vectors, "toefl")
 
 
 @pytest.mark.parametrize("args, message", [
