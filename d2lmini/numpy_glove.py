@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["init_glove", "glove_loss", "glove_grad", "train_glove_full_batch"]
+__all__ = ["init_glove", "glove_loss", "glove_pair_losses", "glove_grad", "train_glove_full_batch"]
 
 
 def _residual(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> np.ndarray:
@@ -34,6 +34,22 @@ def init_glove(vocab_size: int, embed_dim: int, seed: int = 0, scale: float = 0.
 def glove_loss(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> float:
     """``sum_ij (w_i . w_j + b_i + b_j - A_ij)^2``."""
     return float((_residual(W, b, log_cooc) ** 2).sum())
+
+
+def glove_pair_losses(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> np.ndarray:
+    """The terms of :func:`glove_loss`, one per unordered pair of words ``i <= j``, for a symmetric ``A``.
+
+    The model's matrix ``W W^T + b + b^T`` is symmetric, so for a symmetric
+    ``A`` cells ``(i, j)`` and ``(j, i)`` hold the same term: a pair ``i < j``
+    contributes both, twice the cell, and a word with itself once. These
+    ``V (V + 1) / 2`` terms sum to the loss, which makes them the items over
+    which two models' losses can be compared (:func:`d2lmini.evaluation.paired_bootstrap`).
+    """
+    if not np.allclose(log_cooc, log_cooc.T):
+        raise ValueError("log_cooc must be symmetric (counted in both directions) to be split into pairs")
+    squared = _residual(W, b, log_cooc) ** 2
+    rows, cols = np.triu_indices(len(W))
+    return np.where(rows == cols, 1.0, 2.0) * squared[rows, cols]
 
 
 def glove_grad(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

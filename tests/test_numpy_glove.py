@@ -21,6 +21,18 @@ def test_loss_by_hand():
     assert numpy_glove.glove_loss(W, b, A) == pytest.approx(1 + 0.25 + 0.25 + 1)
 
 
+def test_pair_losses_sum_to_the_loss_one_term_per_unordered_pair():
+    W, b, A = random_problem(V=12)
+    terms = numpy_glove.glove_pair_losses(W, b, A)
+    assert terms.shape == (12 * 13 // 2,)
+    assert terms.sum() == pytest.approx(numpy_glove.glove_loss(W, b, A))
+    # By hand, on the 2-word example: cells (0,0) 1, (0,1) and (1,0) 0.25 each, (1,1) 1.
+    W2, b2 = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[0.5], [-1.0]])
+    assert numpy_glove.glove_pair_losses(W2, b2, np.eye(2)) == pytest.approx([1.0, 0.5, 1.0])
+    with pytest.raises(ValueError, match="symmetric"):
+        numpy_glove.glove_pair_losses(*random_problem(symmetric=False))
+
+
 @pytest.mark.parametrize("symmetric", [True, False])
 def test_gradient_matches_finite_differences(symmetric):
     W, b, A = random_problem(symmetric=symmetric)
