@@ -150,9 +150,11 @@ class LiveCurve:
 
     Pass an instance as the ``callback`` of a training loop in
     :mod:`d2lmini.training`: it is called with ``(progress, metrics)`` and plots
-    every metric against progress (in epochs). The title is a progress bar with
-    the latest values. Redraws are throttled to one per ``min_interval`` seconds, except
-    at the end of each epoch. Outside a notebook it only records.
+    every metric against progress (in epochs). A line of text below the figure
+    shows a progress bar and the latest values while training runs; the figure
+    itself carries only the curves, so the one left on the page is a clean plot.
+    Redraws are throttled to one per ``min_interval`` seconds, except at the end
+    of each epoch. Outside a notebook it only records.
     """
 
     def __init__(
@@ -170,6 +172,7 @@ class LiveCurve:
         self.fig, self.ax = plt.subplots(figsize=figsize)
         plt.close(self.fig)  # displayed by us, not by the inline backend at the end of the cell
         self._handle = None
+        self._status = None  # the text line below the figure
         self._last_draw = 0.0
 
     def __call__(self, progress: float, metrics: dict[str, float]) -> None:
@@ -196,20 +199,26 @@ class LiveCurve:
             ax.set_xlim(0, self.num_epochs)
         if len(self.series) > 1:
             ax.legend()
-        if self.series:
-            progress = max(xs[-1] for xs, _ in self.series.values())
-            total = f"/{self.num_epochs:g}" if self.num_epochs else ""
-            latest = ", ".join(f"{k} {ys[-1]:.4g}" for k, (_, ys) in self.series.items())
-            bar = ""
-            if self.num_epochs:  # a text progress bar: 20 cells
-                done = min(20, int(round(20 * progress / self.num_epochs)))
-                bar = "[" + "#" * done + "-" * (20 - done) + "] "
-            ax.set_title(f"{bar}{self.xlabel} {progress:.2f}{total}: {latest}", fontsize=9, family="monospace")
         self.fig.tight_layout()
         if _in_notebook():
             from IPython.display import display
 
             if self._handle is None:
                 self._handle = display(self.fig, display_id=True)
+                self._status = display({"text/plain": self.status()}, raw=True, display_id=True)
             else:
+                self._status.update({"text/plain": self.status()}, raw=True)
                 self._handle.update(self.fig)
+
+    def status(self) -> str:
+        """A progress bar and the latest value of each metric, e.g. ``[####----] epoch 2.00/5: loss 0.41``."""
+        if not self.series:
+            return ""
+        progress = max(xs[-1] for xs, _ in self.series.values())
+        total = f"/{self.num_epochs:g}" if self.num_epochs else ""
+        latest = ", ".join(f"{k} {ys[-1]:.4g}" for k, (_, ys) in self.series.items())
+        bar = ""
+        if self.num_epochs:  # a text progress bar: 20 cells
+            done = min(20, int(round(20 * progress / self.num_epochs)))
+            bar = "[" + "#" * done + "-" * (20 - done) + "] "
+        return f"{bar}{self.xlabel} {progress:.2f}{total}: {latest}"

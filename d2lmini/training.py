@@ -155,9 +155,13 @@ def fit(
         num_epochs: how many epochs.
         device: where the work runs (timing synchronises it).
         lr: the learning rate, named in the error when the loss diverges.
-        callback: called with ``(progress, {"loss": mean so far this epoch})``
-            ``updates_per_epoch_reported`` times per epoch.
-        after_step: ``after_step(global_step, progress) -> stop``, e.g. validation.
+        callback: called with ``(progress, {"loss": mean loss per term since the last call})``
+            ``updates_per_epoch_reported`` times per epoch: a smoothed per-batch loss that
+            does not restart at each epoch. Its time (a live curve's redraw) is not counted
+            in the epoch's seconds.
+        after_step: ``after_step(global_step, progress) -> stop``, e.g. validation; its time is
+            not counted in the epoch's seconds either (on an accelerator, work still queued
+            when it starts may be counted as its time).
         on_epoch_end: ``on_epoch_end(epoch, history)`` after each epoch, outside the timed part.
 
     Raises:
@@ -196,6 +200,8 @@ def fit(
         report_every = max(1, num_batches // max(1, updates_per_epoch_reported)) if num_batches else 0
         loss_sum = torch.zeros((), device=device)
         count = examples = 0
+        window_start_sum, window_start_count = 0.0, 0  # the loss reported last time, to report what follows
+        outside = 0.0  # seconds of this epoch spent in the callback and after_step, not training
         extra: dict[str, int] = {}
         for i, batch in enumerate(epoch_batches):
             result = step(batch)
@@ -216,12 +222,20 @@ def fit(
             if report_every and ((i + 1) % report_every == 0 or i + 1 == num_batches):
                 check_finite(epoch, num_batches)
                 if callback is not None:
-                    callback(progress, {"loss": loss_sum.item() / max(count, 1)})
-            if after_step is not None and after_step(steps_done, progress):
-                stop = True
-                break
+                    total = loss_sum.item()  # waits for the device: what follows is not training
+                    paused = time.perf_counter()
+                    window = (total - window_start_sum) / max(count - window_start_count, 1)
+                    callback(progress, {"loss": window})
+                    window_start_sum, window_start_count = total, count
+                    outside += time.perf_counter() - paused
+            if after_step is not None:
+                paused = time.perf_counter()
+                stop = bool(after_step(steps_done, progress))
+                outside += time.perf_counter() - paused
+                if stop:
+                    break
         _sync(device)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start - outside
         check_finite(epoch, num_batches)
         if count == 0:
             raise ValueError(f"epoch {epoch + 1} had no batches: the data holds no training examples")

@@ -40,3 +40,14 @@ def f(x, n):
 def test_show_source_can_show_everything():
     assert "_checks" in show_source(d2lmini.ppmi, checks=True).data
     assert "_checks" not in show_source(d2lmini.ppmi).data
+
+
+def test_live_curve_keeps_progress_text_out_of_the_figure():
+    from d2lmini.plotting import LiveCurve
+
+    curve = LiveCurve(num_epochs=2, ylabel="loss")
+    for step in range(1, 5):
+        curve(step / 2, {"loss": 1.0 / step})
+    assert curve.ax.get_title() == ""
+    assert curve.status() == "[####################] epoch 2.00/2: loss 0.25"
+    assert curve.series["loss"] == ([0.5, 1.0, 1.5, 2.0], [1.0, 0.5, 1.0 / 3, 0.25])

@@ -26,6 +26,33 @@ def test_short_glove_run_lowers_the_loss_and_reports_progress():
     assert calls[-1][0] == pytest.approx(30.0)
 
 
+def _counting_steps(losses):
+    """A step that returns the next of ``losses`` as one loss term, and batches that are just indices."""
+    values = iter(losses)
+    step = lambda batch: d2lmini.training.StepResult(torch.tensor(float(next(values))), 1, 1)
+    return step, lambda epoch: list(range(4))
+
+
+def test_the_curve_gets_the_loss_since_the_last_report_not_since_the_epoch_began():
+    # Two epochs of 4 batches, reported twice per epoch: each report is the mean of its own 2 batches.
+    step, batches = _counting_steps([1, 3, 5, 7, 100, 200, 10, 20])
+    calls = []
+    history = d2lmini.training.fit(step, batches, 2, torch.device("cpu"), lr=0.1, updates_per_epoch_reported=2,
+                                   callback=lambda progress, metrics: calls.append((progress, metrics["loss"])))
+    assert calls == [(0.5, 2.0), (1.0, 6.0), (1.5, 150.0), (2.0, 15.0)]
+    assert [row["loss"] for row in history.epochs] == [4.0, 82.5]  # the epochs' means are unchanged
+
+
+def test_time_spent_in_the_callback_and_after_step_is_not_training_time():
+    import time
+
+    step, batches = _counting_steps(range(8))
+    slow = lambda *args: time.sleep(0.05)  # 8 calls of each: at least 0.8 s if they were counted
+    history = d2lmini.training.fit(step, batches, 2, torch.device("cpu"), lr=0.1, updates_per_epoch_reported=4,
+                                   callback=slow, after_step=lambda *args: slow() or False)
+    assert history.seconds < 0.4
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"num_epochs": 0}, "num_epochs must be an integer >= 1, got 0"),
     ({"num_epochs": 2, "lr": 0}, "lr must be a number > 0, got 0"),
