@@ -268,17 +268,23 @@ def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confid
             raise ValueError(f"gold must hold one human score per item, {a.shape[1]}; got shape {gold.shape}")
     rng = np.random.default_rng(seed)
     n = a.shape[1]
-    rows = rng.integers(0, n, size=(n_resamples, n))
-    resampled = []
-    for runs in (a, b):
-        per_run = _statistic_per_resample(kind, runs, rows, gold)  # (runs, resamples)
-        if len(runs) > 1:  # draw the runs too, so that the spread between seeds counts
-            picks = rng.integers(0, len(runs), size=(n_resamples, len(runs)))
-            resampled.append(per_run[picks, np.arange(n_resamples)[:, None]].mean(axis=1))
-        else:
-            resampled.append(per_run[0])
+    # Resamples are drawn in chunks, so that many items (a loss over 30,000 word pairs) fit in memory.
+    chunk = max(1, 2_000_000 // (n * max(len(a), len(b))))
+    differences = []
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        rows = rng.integers(0, n, size=(size, n))
+        sides = []
+        for runs in (a, b):
+            per_run = _statistic_per_resample(kind, runs, rows, gold)  # (runs, size)
+            if len(runs) > 1:  # draw the runs too, so that the spread between seeds counts
+                picks = rng.integers(0, len(runs), size=(size, len(runs)))
+                sides.append(per_run[picks, np.arange(size)[:, None]].mean(axis=1))
+            else:
+                sides.append(per_run[0])
+        differences.append(sides[0] - sides[1])
     tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(resampled[0] - resampled[1], [tail, 100 - tail])
+    low, high = np.percentile(np.concatenate(differences), [tail, 100 - tail])
     observed = _statistic(kind, a, gold) - _statistic(kind, b, gold)
     return Difference(float(observed), (float(low), float(high)), n)
 
