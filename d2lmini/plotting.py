@@ -117,23 +117,61 @@ def scatter_words(
     ax: plt.Axes | None = None,
     title: str | None = None,
     fontsize: int = 8,
+    groups: dict[str, Sequence[str]] | None = None,
 ) -> plt.Axes:
-    """Scatter 2-D points with a text label next to each (embeddings after PCA/t-SNE)."""
+    """Scatter 2-D points (embeddings after PCA or t-SNE, or learned in 2-D) with word labels.
+
+    Without ``groups`` every point is labelled. With ``groups`` (a name and its
+    words, e.g. ``{"modal verbs": ["can", "could"]}``) every word is a grey dot,
+    and only the groups' words are coloured, labelled and named in a legend:
+    a page-sized picture in which the groups the text talks about can be found.
+    Labels are moved around their point so that they do not overlap.
+    """
     points = np.asarray(points)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"points must have shape (n, 2), got {points.shape}")
     if len(words) != len(points):
         raise ValueError(f"got {len(points)} points but {len(words)} words")
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 9))
-    ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.5)
-    for (x, y), word in zip(points, words):
-        ax.annotate(word, (x, y), fontsize=fontsize, alpha=0.85)
+        _, ax = plt.subplots(figsize=(9, 9) if groups is None else (7, 6))
+    index = {w: i for i, w in enumerate(words)}
+    if groups is None:
+        ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.5)
+        labelled = [(i, None) for i in range(len(words))]
+    else:
+        missing = sorted(w for members in groups.values() for w in members if w not in index)
+        if missing:
+            raise ValueError(f"groups name words that are not among the points: {missing}")
+        ax.scatter(points[:, 0], points[:, 1], s=8, color="0.8", label="other words")
+        labelled = []
+        for k, (name, members) in enumerate(groups.items()):
+            colour = plt.get_cmap("tab10")(k % 10)
+            rows = [index[w] for w in members]
+            ax.scatter(points[rows, 0], points[rows, 1], s=22, color=colour, label=name)
+            labelled += [(i, colour) for i in rows]
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    _place_labels(ax, points, words, labelled, fontsize)
     if title:
         ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
+
+
+def _place_labels(ax: plt.Axes, points: np.ndarray, words: Sequence[str], labelled: list, fontsize: int) -> None:
+    """Label points, trying eight positions around each and keeping the first that overlaps no earlier label."""
+    renderer = ax.figure.canvas.get_renderer()
+    offsets = [(4, 2), (4, -10), (-4, 2), (-4, -10), (0, 6), (0, -14), (8, -4), (-8, -4)]
+    placed = []
+    for i, colour in labelled:
+        for n, (dx, dy) in enumerate(offsets):
+            label = ax.annotate(words[i], points[i], xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                                ha="left" if dx >= 0 else "right", color=colour or "black", alpha=0.9)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed) or n == len(offsets) - 1:
+                placed.append(box)
+                break
+            label.remove()
 
 
 def _in_notebook() -> bool:

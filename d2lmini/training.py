@@ -422,8 +422,12 @@ def train_lm(
 
     Every ``validate_every`` batches (counted across epochs) the validation
     cross-entropy is measured and recorded in ``history.checks`` with the mean
-    training cross-entropy of the batches since the previous check, and passed
-    to ``callback`` as ``valid``. ``early_stopping``:
+    training cross-entropy of the batches since the previous check (``train``).
+    When validation happens, ``callback`` is called at each check with
+    ``train`` and ``valid`` measured the same way: the current model, in
+    evaluation mode, on the validation set and on as many training examples
+    (a fixed sample, also recorded as ``train_sample``). Without validation it
+    gets the training loss as it goes, as in :func:`fit`. ``early_stopping``:
 
     * ``"none"``: train all epochs;
     * ``"strict"``: the assignment's rule, stop at the first check whose
@@ -452,8 +456,11 @@ def train_lm(
     context_len = getattr(model, "context_len", None)
     train_inputs, train_targets = _checks.lm_arrays("train", data.train_inputs, data.train_targets, vocab_size,
                                                     context_len)
-    if validate_every <= num_epochs * math.ceil(len(train_inputs) / batch_size):  # validation will happen
+    validating = validate_every <= num_epochs * math.ceil(len(train_inputs) / batch_size)
+    if validating:
         _checks.lm_arrays("valid", data.valid_inputs, data.valid_targets, vocab_size, context_len)
+    # Training examples scored at each check as the validation set is (the 4-grams are already shuffled).
+    train_sample = (train_inputs[:len(data.valid_targets)], train_targets[:len(data.valid_targets)])
     device = _device(device)
     model.to(device)
     inputs, targets = torch.as_tensor(train_inputs).to(device), torch.as_tensor(train_targets).to(device)
@@ -493,9 +500,11 @@ def train_lm(
             return False
         valid = evaluate_lm(model, data.valid_inputs, data.valid_targets, device=device)
         train = state["chunk_loss"].item() / state["chunk_count"]
-        history.checks.append({"epoch": progress, "step": global_step, "train": train, "valid": valid})
+        train_now = evaluate_lm(model, *train_sample, device=device)
+        history.checks.append({"epoch": progress, "step": global_step, "train": train, "train_sample": train_now,
+                               "valid": valid})
         if callback is not None:
-            callback(progress, {"valid": valid})
+            callback(progress, {"train": train_now, "valid": valid})
         state["chunk_loss"], state["chunk_count"] = torch.zeros((), device=device), 0
         stop = early_stopping == "strict" and valid > state["previous"]
         state["previous"] = valid
@@ -510,7 +519,8 @@ def train_lm(
 
     history = History()
     model.train()
-    trained = fit(step, epoch_batches, num_epochs, device, lr, callback, after_step=validate)
+    trained = fit(step, epoch_batches, num_epochs, device, lr, None if validating else callback,
+                  after_step=validate)
     trained.checks = history.checks
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])

@@ -364,8 +364,13 @@ def cached_model(kind: str, config, build: Callable[[Vocab], torch.nn.Module],
         if loaded is not None:
             loaded.model.to(device)
             if callback is not None:
-                for row in loaded.info.get("epochs", []):
-                    callback(float(row["epoch"]), {"loss": row["loss"]})
+                checks = [row for row in loaded.info.get("checks", []) if "train_sample" in row]
+                if checks:  # the curve the training drew: train and valid at each check
+                    for row in checks:
+                        callback(float(row["epoch"]), {"train": row["train_sample"], "valid": row["valid"]})
+                else:
+                    for row in loaded.info.get("epochs", []):
+                        callback(float(row["epoch"]), {"loss": row["loss"]})
             return loaded
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):

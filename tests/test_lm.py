@@ -40,10 +40,23 @@ def test_short_training_lowers_validation_cross_entropy(fourgrams, early_stoppin
     after = d2lmini.evaluate_lm(model, data.valid_inputs, data.valid_targets)
     # log(250) = 5.52 at the start; the strict rule may stop on the early plateau
     assert after < before - (0.5 if early_stopping == "strict" else 1.0)
-    assert all(set(row) >= {"train", "valid", "step"} for row in history.checks)
+    assert all(set(row) >= {"train", "train_sample", "valid", "step"} for row in history.checks)
     assert all(set(row) >= {"epoch", "loss", "seconds", "examples"} for row in history.epochs)
     if early_stopping == "patience":  # the best checkpoint is restored
         assert after == pytest.approx(min(row["valid"] for row in history.checks), rel=1e-6)
+
+
+def test_the_curve_gets_train_and_valid_measured_alike_at_each_check(fourgrams):
+    data = subset(fourgrams)
+    torch.manual_seed(0)
+    model, calls = d2lmini.NGramLM(250), []
+    history = d2lmini.train_lm(model, data, num_epochs=1, validate_every=20, device="cpu",
+                               callback=lambda progress, metrics: calls.append((progress, metrics)))
+    assert [set(metrics) for _, metrics in calls] == [{"train", "valid"}] * len(history.checks)
+    n = len(data.valid_targets)
+    last = calls[-1][1]  # the final model, scored as the check scored it
+    assert last["train"] == pytest.approx(d2lmini.evaluate_lm(model, data.train_inputs[:n], data.train_targets[:n]))
+    assert last["valid"] == pytest.approx(d2lmini.evaluate_lm(model, data.valid_inputs, data.valid_targets))
 
 
 def test_strict_rule_stops_at_the_first_rise():

@@ -51,3 +51,27 @@ def test_live_curve_keeps_progress_text_out_of_the_figure():
     assert curve.ax.get_title() == ""
     assert curve.status() == "[####################] epoch 2.00/2: loss 0.25"
     assert curve.series["loss"] == ([0.5, 1.0, 1.5, 2.0], [1.0, 0.5, 1.0 / 3, 0.25])
+
+
+def test_scatter_words_with_groups_labels_only_the_groups_words_without_overlap():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from d2lmini.plotting import scatter_words
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(50)]
+    points = rng.normal(size=(50, 2)) * 0.01  # a tight cluster: labels must move apart
+    groups = {"first": words[:4], "second": words[4:8]}
+    fig, ax = plt.subplots(figsize=(7, 6))
+    scatter_words(points, words, ax=ax, groups=groups)
+    labels = [t for t in ax.texts]
+    assert sorted(t.get_text() for t in labels) == sorted(words[:8])
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    overlapping = sum(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    assert overlapping == 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["other words", "first", "second"]
+    with pytest.raises(ValueError, match="not among the points"):
+        scatter_words(points, words, groups={"missing": ["nope"]})
+    plt.close("all")
