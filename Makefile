@@ -2,7 +2,7 @@
 #   make book   - install everything into .venv, execute every page, build _build/html
 #   make test   - install everything into .venv, run the unit tests and execute every page
 #                 (a make book after it shows those executed pages: _ext/execution_cache.py)
-# (make lint runs ruff; CI runs it too)
+# (make lint runs ruff on the package, the chapters and the appendix pages; CI runs it too)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -23,6 +23,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check chapters/
+	@# The appendix pages have no paired notebook: check their code through a temporary one.
+	@tmp=$$(mktemp -d) && for page in appendix/*.md; do \
+	  $(BIN)/jupytext --quiet --to ipynb -o $$tmp/$$(basename $$page .md).ipynb $$page || exit 1; \
+	done && $(BIN)/ruff check --config chapters/ruff.toml $$tmp && \
+	$(BIN)/ruff format --check --config chapters/ruff.toml $$tmp; status=$$?; rm -rf $$tmp; exit $$status
 
 # Wrap the chapters' code to 88 columns: format the paired notebooks, then carry the
 # result back into the .md files.

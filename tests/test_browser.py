@@ -62,9 +62,9 @@ def browser():
         browser.close()
 
 
-def open_page(browser, server, path):
+def open_page(browser, server, path, viewport=None):
     """Load a page; return it with the console errors and the failed local requests seen."""
-    page = browser.new_page()
+    page = browser.new_page(viewport=viewport) if viewport else browser.new_page()
     errors, failed = [], []
     local = lambda url: url.startswith(server)  # noqa: E731
 
@@ -103,6 +103,53 @@ def test_chapter_shows_outputs_figures_and_colab_link(browser, server, name):
     assert repo_path == f"{name}.ipynb", f"{name}: Colab link points to {colab[0]}"
     assert (ROOT / repo_path).is_file()
     page.close()
+
+
+# What a reader sees of code at a 1280-pixel window: the page must not make them scroll sideways.
+WINDOW = {"width": 1280, "height": 900}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_code_or_output_block_scrolls_sideways(browser, server, name):
+    page, _, _ = open_page(browser, server, f"{name}.html", viewport=WINDOW)
+    # Open every collapsed box first: a block that scrolls once opened scrolls for the reader too.
+    page.evaluate("""() => {
+        document.querySelectorAll('details').forEach(d => { d.open = true; });
+        document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    }""")
+    wide = page.eval_on_selector_all(
+        "article pre",
+        """blocks => blocks.filter(b => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+                         .map(b => b.textContent.split('\\n').reduce((a, l) => l.length > a.length ? l : a, ''))""")
+    page.close()
+    assert not wide, f"{name}: {len(wide)} block(s) scroll sideways at 1280 pixels; longest lines: {wide[:3]}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_math_is_typeset_by_the_books_own_mathjax(browser, server, name):
+    html = (HTML / f"{name}.html").read_text(encoding="utf-8")
+    if 'class="math' not in html:
+        assert "$$" not in html and "\\(" not in html, f"{name}: math delimiters but no math element"
+        return
+    scripts = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', html, flags=re.I)
+    assert scripts and all(not s.startswith(("http:", "https:", "//")) for s in scripts), \
+        f"{name}: MathJax is not loaded from the book itself: {scripts}"
+    page, errors, _ = open_page(browser, server, f"{name}.html")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("() => MathJax.startup.promise")
+    untypeset = page.locator("article .math:not(:has(mjx-container))").count()  # Sphinx's math, left as text
+    failed = page.locator("article mjx-merror").count()
+    prose = page.evaluate("""() => {
+        const copy = document.querySelector('article').cloneNode(true);
+        copy.querySelectorAll('pre, .highlight, mjx-container').forEach(e => e.remove());
+        return copy.textContent;
+    }""")
+    page.close()
+    raw = re.findall(r"\\\(|\\\[|\$\$", prose)
+    assert not untypeset, f"{name}: {untypeset} equation(s) not typeset"
+    assert not failed, f"{name}: {failed} equation(s) with a MathJax error"
+    assert not raw, f"{name}: raw LaTeX delimiters left visible: {raw[:5]}"
+    assert not errors, f"{name}: console errors {errors}"
 
 
 @functools.cache

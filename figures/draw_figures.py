@@ -1,0 +1,424 @@
+"""Draw the book's concept figures as SVG files beside this script.
+
+These are pictures of ideas (a window sliding over a sentence, a true pair scored
+against noise words, a path down a Huffman tree), not results of a run: they are drawn
+once and committed. Where a figure shows something `d2lmini` computes (the Huffman
+tree of the family chapter's tiny example, GloVe's weighting function, fastText's
+n-grams), the script asks `d2lmini` for it, so the picture and the code agree.
+
+Run from the repository root after changing a figure:
+
+    python figures/draw_figures.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+from d2lmini.huffman import huffman_tree  # noqa: E402
+from d2lmini.models import glove_weight  # noqa: E402  (the function the model uses)
+from d2lmini.subwords import char_ngrams  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+# One palette for the whole book: the center word, its true contexts, noise words.
+CENTER = "#f4a259"
+CONTEXT = "#7fb3e6"
+NOISE = "#e8a0a0"
+PLAIN = "#eeeeee"
+INK = "#333333"
+FADED = "#bbbbbb"
+
+plt.rcParams.update({
+    "svg.fonttype": "none",  # text stays text: sharp at any zoom, found by the browser's search
+    "svg.hashsalt": "d2lmini",  # stable ids, so an unchanged figure gives an unchanged file
+    "font.family": "DejaVu Sans",
+    "font.size": 11,
+})
+
+
+def canvas(width: float, height: float, xlim: tuple[float, float], ylim: tuple[float, float]):
+    """A figure with one axis in data units and no frame, for drawing."""
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig, ax
+
+
+def box(ax, x: float, y: float, text: str, color: str = PLAIN, width: float = 1.0, height: float = 0.5,
+        size: float = 11, edge: str = INK, text_color: str = INK, weight: str = "normal"):
+    """A rounded box centred at (x, y) with a label."""
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.02,rounding_size=0.08", facecolor=color, edgecolor=edge,
+                                linewidth=1))
+    ax.text(x, y, text, ha="center", va="center", fontsize=size, color=text_color, weight=weight)
+
+
+def arrow(ax, start: tuple[float, float], end: tuple[float, float], color: str = INK, style: str = "-|>",
+          width: float = 1.2, curve: float = 0.0):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, color=color, linewidth=width,
+                                 connectionstyle=f"arc3,rad={curve}", shrinkA=2, shrinkB=2))
+
+
+def save(fig, name: str) -> None:
+    fig.savefig(HERE / f"{name}.svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+
+
+# --- Counting -------------------------------------------------------------------------
+
+SENTENCE = ["the", "stock", "market", "fell", "sharply", "on", "friday"]
+
+
+def sliding_window() -> None:
+    """Two positions of a window of 2 around a center word, and the pairs each gives."""
+    fig, ax = canvas(10, 3.6, (-0.8, 14.2), (0.4, 4.2))
+    step = 1.5
+    for row, (center, y) in enumerate([(2, 3.2), (3, 1.5)]):
+        ax.text(-0.75, y, f"step {row + 1}", ha="left", va="center", fontsize=10, color=INK)
+        for i, word in enumerate(SENTENCE):
+            distance = abs(i - center)
+            color = CENTER if i == center else CONTEXT if distance <= 2 else PLAIN
+            box(ax, 0.6 + i * step + 0.4, y, word, color, width=1.35)
+        left, right = 0.6 + (center - 2) * step - 0.3, 0.6 + (center + 2) * step + 1.1
+        ax.plot([left, left, right, right], [y - 0.42, y - 0.5, y - 0.5, y - 0.42], color=INK, linewidth=1)
+        ax.text((left + right) / 2, y - 0.72, "window: 2 words on each side", ha="center", va="center",
+                fontsize=9, color=INK)
+        pairs = [f"({SENTENCE[center]}, {SENTENCE[j]})" for j in range(center - 2, center + 3) if j != center]
+        ax.text(11.4, y + 0.1, "\n".join(pairs), ha="left", va="center", fontsize=9.5, family="DejaVu Sans Mono",
+                linespacing=1.25)
+    ax.text(11.4, 4.15, "(center, context)", ha="left", va="center", fontsize=9.5, weight="bold")
+    arrow(ax, (4.0, 2.02), (5.4, 2.02), color="#888888")
+    ax.text(5.6, 2.02, "the center slides by one word", fontsize=9, color="#777777", va="center")
+    save(fig, "sliding_window")
+
+
+def cooccurrence_weighting() -> None:
+    """Context words add 1/d to the center's row of X, d being their distance."""
+    fig, ax = canvas(9, 3.2, (-0.5, 11.5), (-1.9, 2.0))
+    center = 2
+    step = 1.3
+    for i, word in enumerate(SENTENCE[:6]):
+        d = abs(i - center)
+        color = CENTER if d == 0 else CONTEXT
+        box(ax, i * step + 0.5, 1.2, word, color, width=1.15)
+        if d:
+            ax.text(i * step + 0.5, 0.6, f"d = {d}", ha="center", fontsize=9.5)
+            ax.text(i * step + 0.5, 0.15, f"+ 1/{d}" if d > 1 else "+ 1", ha="center", fontsize=11, weight="bold")
+    # The center's row of the count matrix.
+    columns = [w for i, w in enumerate(SENTENCE[:6]) if i != center]
+    adds = [f"{1 / abs(i - center):.2f}" for i in range(6) if i != center]
+    ax.text(-0.45, -1.2, "row of X for\n\"market\"", ha="left", va="center", fontsize=9.5)
+    for k, (word, add) in enumerate(zip(columns, adds)):
+        x = 2.3 + k * 1.6
+        ax.text(x, -0.6, word, ha="center", fontsize=9)
+        box(ax, x, -1.2, add, PLAIN, width=1.4, height=0.55)
+    ax.text(2.3 + 5 * 1.6 - 0.6, -1.2, "...", ha="left", va="center")
+    ax.text(5.75, 1.85, "window 4: a word d positions away adds 1/d, not 1", ha="center", fontsize=10)
+    save(fig, "cooccurrence_weighting")
+
+
+# --- GloVe ----------------------------------------------------------------------------
+
+def glove_ratio() -> None:
+    """The pattern of P(k | ice) / P(k | steam) over four kinds of probe word (a sketch)."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    probes = ["solid", "gas", "water", "fashion"]
+    kind = ["goes with ice,\nnot steam", "goes with steam,\nnot ice", "goes with\nboth", "goes with\nneither"]
+    heights = [8.0, 1 / 8.0, 1.2, 0.9]  # a sketch of the pattern, not measured values
+    colors = [CENTER, CONTEXT, PLAIN, PLAIN]
+    ax.bar(range(4), heights, color=colors, edgecolor=INK, width=0.6)
+    ax.set_yscale("log")
+    ax.axhline(1, color=INK, linewidth=1, linestyle="--")
+    ax.text(3.45, 1.08, "ratio = 1", fontsize=9, ha="right", va="bottom")
+    ax.set_xticks(range(4), [f"k = {p}\n({k})" for p, k in zip(probes, kind)], fontsize=9)
+    ax.set_ylim(1 / 12, 12)
+    ax.set_yticks([1 / 8, 1, 8], ["small", "1", "large"])
+    ax.set_ylabel("P(k | ice) / P(k | steam)\n(log scale)")
+    ax.set_title("A sketch of the pattern: heights are illustrative, not measured", fontsize=10)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    save(fig, "glove_ratio")
+
+
+def glove_weighting() -> None:
+    """GloVe's weighting function h(x) = min((x / x_max)^alpha, 1) and what it does."""
+    x = torch.linspace(0, 200, 401)
+    h = glove_weight(x, x_max=100, alpha=0.75).numpy()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(x.numpy(), h, color=INK, linewidth=2)
+    ax.axvspan(0, 10, color=CONTEXT, alpha=0.35)
+    ax.axvspan(100, 200, color=CENTER, alpha=0.35)
+    ax.text(12, 0.18, "rare pairs: noisy counts,\nsmall weight", fontsize=9.5, va="center")
+    ax.text(150, 0.55, "frequent pairs:\nweight capped at 1,\nso \"the\" cannot\ndominate the loss", fontsize=9.5,
+            ha="center", va="center")
+    ax.set_xlabel("co-occurrence count $x_{ij}$ (weighted by 1/d)")
+    ax.set_ylabel("weight $h(x_{ij})$")
+    ax.set_xlim(0, 200)
+    ax.set_ylim(0, 1.1)
+    ax.text(101, 1.03, "$x_{\\max} = 100$", fontsize=9.5)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    save(fig, "glove_weighting")
+
+
+# --- word2vec -------------------------------------------------------------------------
+
+def sgns_pair() -> None:
+    """One true (center, context) pair pushed towards 1, K noise words pushed towards 0."""
+    fig, ax = canvas(9, 4.0, (-0.5, 10.8), (-0.6, 4.6))
+    box(ax, 1.0, 2.0, "market", CENTER, width=1.6, height=0.7, weight="bold")
+    ax.text(1.0, 1.3, "center word c\nvector $\\mathbf{v}_c$", ha="center", va="top", fontsize=9.5)
+    rows = [("stock", CONTEXT, "true context", "1"), ("pilot", NOISE, "noise word", "0"),
+            ("ounces", NOISE, "noise word", "0"), ("toy", NOISE, "noise word", "0")]
+    for k, (word, color, role, label) in enumerate(rows):
+        y = 4.0 - k * 1.2
+        box(ax, 4.4, y, word, color, width=1.4, height=0.6)
+        ax.text(4.4, y - 0.45, role, ha="center", va="center", fontsize=8.5, color="#555555")
+        arrow(ax, (1.85, 2.0), (3.65, y), color=INK if k == 0 else "#a05050")
+        name = "o" if k == 0 else f"k_{k}"
+        ax.text(5.4, y, f"$\\sigma(\\mathbf{{u}}_{{{name}}}^\\top \\mathbf{{v}}_c)$", va="center", fontsize=11)
+        ax.text(7.55, y, "$\\rightarrow$", va="center", fontsize=12)
+        ax.text(8.1, y, f"target {label}", va="center", fontsize=10.5, weight="bold")
+        ax.text(9.45, y, "push up" if k == 0 else "push down", va="center", fontsize=9, color="#555555")
+    ax.text(4.4, -0.45, "K = 3 noise words drawn from count$^{0.75}$", ha="center", fontsize=9.5)
+    save(fig, "sgns_pair")
+
+
+def subsampling() -> None:
+    """Dropping frequent words lets a window of 2 reach words that say more."""
+    words = ["the", "stock", "of", "the", "company", "rose", "in", "the", "morning"]
+    dropped = {0, 2, 3, 6, 7}
+    fig, ax = canvas(10, 3.0, (-2.2, 13.6), (-0.1, 3.2))
+    step = 1.55
+    for row, (y, title) in enumerate([(2.5, "before"), (0.8, "after")]):
+        ax.text(-2.15, y, title, ha="left", va="center", fontsize=10, weight="bold")
+        kept = [i for i in range(len(words)) if row == 0 or i not in dropped]
+        center = 1
+        position = {i: k for k, i in enumerate(kept)}
+        for i, word in enumerate(words):
+            x = i * step + 0.1
+            if row == 1 and i in dropped:
+                box(ax, x, y, word, "white", width=1.4, edge=FADED, text_color=FADED)
+                ax.plot([x - 0.45, x + 0.45], [y, y], color=FADED, linewidth=1)
+                continue
+            near = abs(position[i] - position[center]) <= 2 and i != center
+            box(ax, x, y, word, CENTER if i == center else CONTEXT if near else PLAIN, width=1.4)
+    ax.text(6.0, 3.05, "window of 2 around \"stock\": its contexts in blue", ha="center", fontsize=10)
+    ax.text(6.0, 0.05, "frequent words dropped at random: the same window now reaches \"company\" and \"rose\"",
+            ha="center", fontsize=9.5)
+    save(fig, "subsampling")
+
+
+# --- The word2vec family --------------------------------------------------------------
+
+def cbow_vs_skipgram() -> None:
+    """Skip-gram predicts each context from the center; CBOW predicts the center from the average."""
+    fig, ax = canvas(10, 4.2, (-0.3, 12.3), (-0.6, 4.6))
+    contexts = ["$w_{t-2}$", "$w_{t-1}$", "$w_{t+1}$", "$w_{t+2}$"]
+    ys = [3.9, 2.8, 1.7, 0.6]
+    # Skip-gram: center on the left, contexts on the right.
+    ax.text(2.6, 4.55, "skip-gram", ha="center", fontsize=12, weight="bold")
+    box(ax, 0.8, 2.25, "$w_t$", CENTER, width=1.2, height=0.7)
+    for c, y in zip(contexts, ys):
+        box(ax, 4.4, y, c, CONTEXT, width=1.2, height=0.6)
+        arrow(ax, (1.45, 2.25), (3.75, y))
+    ax.text(2.6, -0.35, "one prediction per context word", ha="center", fontsize=9.5)
+    # CBOW: contexts on the left, averaged, center on the right.
+    ax.text(9.4, 4.55, "CBOW", ha="center", fontsize=12, weight="bold")
+    for c, y in zip(contexts, ys):
+        box(ax, 7.2, y, c, CONTEXT, width=1.2, height=0.6)
+        arrow(ax, (7.85, y), (9.0, 2.25))
+    box(ax, 9.45, 2.25, "mean", PLAIN, width=0.95, height=0.6)
+    arrow(ax, (9.95, 2.25), (10.9, 2.25))
+    box(ax, 11.55, 2.25, "$w_t$", CENTER, width=1.2, height=0.7)
+    ax.text(9.4, -0.35, "one prediction per center word", ha="center", fontsize=9.5)
+    ax.plot([5.8, 5.8], [-0.5, 4.6], color=FADED, linewidth=1)
+    save(fig, "cbow_vs_skipgram")
+
+
+def huffman_path() -> None:
+    """The Huffman tree of the family chapter's tiny example (counts 5, 1, 1, 3), one path highlighted."""
+    counts = [5, 1, 1, 3]
+    tree = huffman_tree(counts)
+    V = len(counts)
+    root = V - 2
+    # Rebuild the children of each inner node from the words' paths.
+    children: dict[int, dict[int, tuple[str, int]]] = {}
+    for w in range(V):
+        depth = tree.lengths[w]
+        nodes, codes = tree.nodes[w, :depth], tree.codes[w, :depth]
+        for k in range(depth):
+            child = ("node", int(nodes[k + 1])) if k + 1 < depth else ("word", w)
+            children.setdefault(int(nodes[k]), {})[int(codes[k])] = child
+    # Leaves left to right in the order an in-order walk meets them; inner nodes above their children.
+    position: dict[tuple[str, int], tuple[float, float]] = {}
+    next_x = [0.0]
+
+    def place(item: tuple[str, int], depth: int) -> float:
+        if item[0] == "word":
+            x = next_x[0]
+            next_x[0] += 2.2
+        else:
+            xs = [place(children[item[1]][b], depth + 1) for b in (0, 1)]
+            x = sum(xs) / 2
+        position[item] = (x, -depth * 1.5)
+        return x
+
+    place(("node", root), 0)
+    highlight_word = 1
+    on_path = {("node", int(n)) for n in tree.nodes[highlight_word, :tree.lengths[highlight_word]]}
+    on_path.add(("word", highlight_word))
+    xs = [p[0] for p in position.values()]
+    ys = [p[1] for p in position.values()]
+    fig, ax = canvas(8, 4.6, (min(xs) - 1.2, max(xs) + 3.8), (min(ys) - 1.3, 0.8))
+    for n, branches in children.items():
+        kind = "node"
+        parent = position[(kind, n)]
+        for code, child in branches.items():
+            end = position[child]
+            hot = (kind, n) in on_path and child in on_path
+            ax.plot([parent[0], end[0]], [parent[1], end[1]], color=CENTER if hot else FADED,
+                    linewidth=3 if hot else 1.2, zorder=0)
+            ax.text((parent[0] + end[0]) / 2 + (-0.25 if end[0] < parent[0] else 0.25),
+                    (parent[1] + end[1]) / 2 + 0.1, f"branch {code}", fontsize=8.5,
+                    ha="right" if end[0] < parent[0] else "left", color=INK)
+    for item, (x, y) in position.items():
+        if item[0] == "node":
+            box(ax, x, y, f"node {item[1]}\n$\\mathbf{{u}}_{item[1]}$", CENTER if item in on_path else PLAIN,
+                width=1.3, height=0.75, size=9)
+        else:
+            w = item[1]
+            box(ax, x, y, f"word {w}\ncount {counts[w]}", CONTEXT if item in on_path else PLAIN,
+                width=1.4, height=0.75, size=9)
+    depth = tree.lengths[highlight_word]
+    factors = [("+" if c == 0 else "-", int(n)) for n, c in
+               zip(tree.nodes[highlight_word, :depth], tree.codes[highlight_word, :depth])]
+    formula = " ".join(f"$\\sigma({s}\\mathbf{{u}}_{n}^\\top \\mathbf{{v}}_c)$" for s, n in factors)
+    ax.text(max(xs) + 1.2, 0.2, f"P(word {highlight_word} | c) =", fontsize=10, va="center")
+    ax.text(max(xs) + 1.2, -0.4, formula.replace("$ $", r"\,"), fontsize=10, va="center")
+    ax.text(max(xs) + 1.2, -1.1, f"{depth} factors: one per\nnode on the path", fontsize=9, va="top")
+    save(fig, "huffman_path")
+
+
+def char_ngram_figure() -> None:
+    """fastText's vector of "where": its own row plus the rows of its character n-grams."""
+    grams = char_ngrams("where", min_n=3, max_n=3)
+    fig, ax = canvas(10, 2.9, (-0.3, 13.0), (-1.6, 1.7))
+    box(ax, 0.9, 0.6, "where", CENTER, width=1.5, height=0.65, weight="bold")
+    ax.text(0.9, -0.05, "wrapped:\n<where>", ha="center", va="top", fontsize=9.5)
+    arrow(ax, (1.7, 0.6), (2.6, 0.6))
+    items = ["<where>"] + grams
+    for k, g in enumerate(items):
+        x = 3.4 + k * 1.5
+        box(ax, x, 0.6, g, CONTEXT if k else PLAIN, width=1.2 if k else 1.35, height=0.55, size=10)
+        ax.text(x + 0.75, 0.6, "+" if k < len(items) - 1 else "", ha="center", va="center", fontsize=12)
+    ax.text(3.4, 1.25, "the word itself", ha="center", fontsize=8.5)
+    ax.text(3.4 + 3.5 * 1.5, 1.25, "its character 3-grams (fastText also uses 4- to 6-grams)", ha="center",
+            fontsize=8.5)
+    ax.text(7.0, -0.6, "vector(where) = mean of these rows' vectors", ha="center", fontsize=10.5)
+    ax.text(7.0, -1.25, "a word never seen still has n-grams, so it still gets a vector", ha="center",
+            fontsize=9.5, color="#555555")
+    save(fig, "char_ngrams")
+
+
+# --- The neural language model --------------------------------------------------------
+
+def fourgram_network() -> None:
+    """The CSC321 4-gram network, layer by layer, with the shapes the chapter uses."""
+    fig, ax = canvas(10, 4.6, (-0.4, 13.4), (-0.9, 5.2))
+    words = ["the", "game", "is"]
+    for k, word in enumerate(words):
+        y = 4.2 - k * 1.6
+        box(ax, 0.8, y, word, CONTEXT, width=1.2, height=0.55)
+        ax.text(0.8, y - 0.5, f"word {k + 1}: id", ha="center", fontsize=8.5)
+        arrow(ax, (1.45, y), (2.75, y))
+        box(ax, 3.7, y, "row of E", PLAIN, width=1.8, height=0.55, size=9.5)
+        ax.text(3.7, y - 0.5, "16 numbers", ha="center", fontsize=8.5)
+        arrow(ax, (4.65, y), (5.9, 2.6))
+    ax.text(3.7, 4.95, "one table E (250 x 16)\nshared by the 3 positions", ha="center", fontsize=9)
+    box(ax, 6.5, 2.6, "concat\n48", PLAIN, width=1.1, height=1.0, size=9.5)
+    arrow(ax, (7.1, 2.6), (7.9, 2.6))
+    box(ax, 8.75, 2.6, "hidden\n128\nlogistic", CENTER, width=1.5, height=1.4, size=9.5)
+    arrow(ax, (9.55, 2.6), (10.35, 2.6))
+    box(ax, 11.3, 2.6, "output\n250\nsoftmax", CENTER, width=1.6, height=1.4, size=9.5)
+    arrow(ax, (12.15, 2.6), (12.75, 2.6))
+    ax.text(12.8, 2.6, "P(4th word)", fontsize=9.5, va="center", rotation=90)
+    ax.text(7.5, 1.25, "$W_{eh}$: 48 x 128", ha="center", fontsize=9)
+    ax.text(10.0, 1.25, "$W_{ho}$: 128 x 250", ha="center", fontsize=9)
+    ax.text(6.3, -0.7, "parameters: E 4,000 + hidden 6,272 + output 32,250 = 42,522", ha="center", fontsize=9.5)
+    save(fig, "fourgram_network")
+
+
+def fourgram_windows() -> None:
+    """Each 4-word window of a sentence is one example: three words in, the fourth out."""
+    words = ["the", "game", "is", "over", "for", "us", "."]
+    fig, ax = canvas(9, 3.2, (-0.5, 11.0), (-1.7, 2.0))
+    step = 1.3
+    for i, word in enumerate(words):
+        box(ax, i * step + 0.5, 1.3, word, PLAIN, width=1.1)
+    for k in range(3):
+        y = 0.3 - k * 0.65
+        for j in range(4):
+            x = (k + j) * step + 0.5
+            box(ax, x, y, words[k + j], CONTEXT if j < 3 else CENTER, width=1.1, height=0.45, size=9.5)
+        ax.text((k + 3) * step + 1.25, y, "example " + str(k + 1), va="center", fontsize=9)
+    ax.text(9.7, 1.3, "...", fontsize=12, va="center")
+    ax.text(5.0, 1.85, "blue: the three words the model sees; orange: the word it must predict", ha="center",
+            fontsize=9.5)
+    save(fig, "fourgram_windows")
+
+
+# --- What the vectors know ------------------------------------------------------------
+
+def analogy_offsets() -> None:
+    """3CosAdd: the offset from a to b, added to c, lands near d."""
+    fig, ax = canvas(6, 4, (-0.5, 6.5), (-0.5, 4.2))
+    points = {"man": (0.5, 0.5), "king": (1.5, 3.0), "woman": (4.0, 0.8), "queen": (5.0, 3.3)}
+    for name, (x, y) in points.items():
+        ax.plot(x, y, "o", color=CENTER if name != "queen" else CONTEXT, markersize=9)
+        ax.text(x + 0.15, y - 0.3, name, fontsize=11)
+    arrow(ax, points["man"], points["king"], color=INK)
+    arrow(ax, points["woman"], points["queen"], color=INK)
+    guess = (points["king"][0] - points["man"][0] + points["woman"][0],
+             points["king"][1] - points["man"][1] + points["woman"][1])
+    ax.plot(*guess, "x", color="#a05050", markersize=10, mew=2)
+    ax.text(guess[0] - 1.1, guess[1] + 0.3, "king - man + woman", fontsize=9.5, color="#a05050")
+    ax.text(0.8, 1.9, "same offset", fontsize=9.5, rotation=68)
+    ax.text(3.1, -0.4, "answer: the nearest word to the point x,\nleaving out man, king and woman",
+            ha="center", fontsize=9.5)
+    save(fig, "analogy_offsets")
+
+
+def cosine_vs_dot() -> None:
+    """Cosine compares directions; the dot product also grows with length."""
+    fig, ax = canvas(6.5, 3.8, (-0.4, 6.5), (-0.4, 3.8))
+    origin = (0, 0)
+    vectors = {"stock": (2.0, 1.0), "shares": (1.8, 1.2), "the": (4.5, 3.3)}
+    for name, (x, y) in vectors.items():
+        arrow(ax, origin, (x, y), color=INK if name != "the" else "#888888", width=2)
+        ax.text(x + 0.1, y + 0.05, name, fontsize=11)
+    ax.text(3.2, 0.25, "cosine(stock, shares) is high: nearly the same direction", fontsize=9)
+    ax.text(0.1, 3.55, "a long vector (here \"the\") has large dot products\nwith many words, "
+            "whatever its direction", fontsize=9, va="top")
+    save(fig, "cosine_vs_dot")
+
+
+FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, sgns_pair, subsampling,
+           cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
+           analogy_offsets, cosine_vs_dot]
+
+
+if __name__ == "__main__":
+    for draw in FIGURES:
+        draw()
+        print("drew", draw.__name__)
