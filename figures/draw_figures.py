@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
@@ -413,9 +414,47 @@ def cosine_vs_dot() -> None:
     save(fig, "cosine_vs_dot")
 
 
+def paired_bootstrap() -> None:
+    """One paired bootstrap: draw the items once, score both models on that draw, repeat."""
+    fig = plt.figure(figsize=(10, 3.4))
+    ax = fig.add_axes([0.0, 0.0, 0.58, 1.0])
+    ax.set_xlim(-0.3, 10.2)
+    ax.set_ylim(-0.2, 4.2)
+    ax.axis("off")
+    ax.text(0.0, 3.9, "the test's items (word pairs)", fontsize=9.5)
+    for i in range(8):
+        box(ax, 0.45 + i * 0.62, 3.3, str(i + 1), PLAIN, width=0.5, height=0.45, size=9.5)
+    ax.text(0.0, 2.45, "one draw, with replacement", fontsize=9.5)
+    draw = [3, 3, 7, 1, 5, 5, 2, 8]
+    for i, item in enumerate(draw):
+        box(ax, 0.45 + i * 0.62, 1.85, str(item), CONTEXT, width=0.5, height=0.45, size=9.5)
+    arrow(ax, (5.3, 3.3), (5.3, 1.85), color="#888888", curve=-0.4)
+    ax.text(5.6, 2.15, "model A's score on this draw\nminus model B's score\non the same draw",
+            fontsize=9.5, va="center")
+    arrow(ax, (5.2, 1.85), (5.55, 1.85), color="#888888")
+    ax.text(0.0, 0.75, "repeat 2,000 times: one difference per draw", fontsize=9.5)
+    ax.text(0.0, 0.2, "items that are easy (or hard) for both models cancel in the difference",
+            fontsize=9, color="#555555")
+    # The differences of many draws (an illustration: drawn from a normal distribution).
+    hist = fig.add_axes([0.64, 0.2, 0.34, 0.65])
+    values = np.random.default_rng(0).normal(0.03, 0.012, 2000)
+    hist.hist(values, bins=40, color=CONTEXT, edgecolor="white")
+    low, high = np.percentile(values, [2.5, 97.5])
+    hist.axvspan(low, high, color=CENTER, alpha=0.25, label="95% interval")
+    hist.axvline(0, color=INK, linestyle="--", linewidth=1)
+    hist.text(0.001, hist.get_ylim()[1] * 0.92, "0", fontsize=9)
+    hist.set_xlabel("difference, A minus B")
+    hist.set_yticks([])
+    hist.legend(fontsize=8.5, loc="upper right")
+    hist.set_title("the interval excludes 0: A is better", fontsize=9.5)
+    for side in ("top", "right", "left"):
+        hist.spines[side].set_visible(False)
+    save(fig, "paired_bootstrap")
+
+
 FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, sgns_pair, subsampling,
            cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
-           analogy_offsets, cosine_vs_dot]
+           analogy_offsets, cosine_vs_dot, paired_bootstrap]
 
 
 if __name__ == "__main__":
