@@ -383,34 +383,34 @@ def fourgram_windows() -> None:
 
 def analogy_offsets() -> None:
     """3CosAdd: the offset from a to b, added to c, lands near d."""
-    fig, ax = canvas(6, 4, (-0.5, 6.5), (-0.5, 4.2))
-    points = {"man": (0.5, 0.5), "king": (1.5, 3.0), "woman": (4.0, 0.8), "queen": (5.0, 3.3)}
-    for name, (x, y) in points.items():
-        ax.plot(x, y, "o", color=CENTER if name != "queen" else CONTEXT, markersize=9)
+    fig, ax = canvas(6, 4, (-0.5, 6.8), (-0.9, 4.2))
+    man, king, woman, queen = (0.5, 0.5), (1.5, 3.0), (4.0, 0.8), (5.35, 3.05)
+    guess = (king[0] - man[0] + woman[0], king[1] - man[1] + woman[1])
+    for name, (x, y), colour in (("man", man, CENTER), ("king", king, CENTER), ("woman", woman, CENTER),
+                                 ("queen", queen, CONTEXT)):
+        ax.plot(x, y, "o", color=colour, markersize=9)
         ax.text(x + 0.15, y - 0.3, name, fontsize=11)
-    arrow(ax, points["man"], points["king"], color=INK)
-    arrow(ax, points["woman"], points["queen"], color=INK)
-    guess = (points["king"][0] - points["man"][0] + points["woman"][0],
-             points["king"][1] - points["man"][1] + points["woman"][1])
+    arrow(ax, man, king, color=INK)
+    arrow(ax, woman, guess, color=INK)
     ax.plot(*guess, "x", color="#a05050", markersize=10, mew=2)
-    ax.text(guess[0] - 1.1, guess[1] + 0.3, "king - man + woman", fontsize=9.5, color="#a05050")
-    ax.text(0.8, 1.9, "same offset", fontsize=9.5, rotation=68)
-    ax.text(3.1, -0.4, "answer: the nearest word to the point x,\nleaving out man, king and woman",
+    ax.text(guess[0] - 1.9, guess[1] + 0.3, "king - man + woman", fontsize=9.5, color="#a05050")
+    for (x0, y0), (x1, y1) in ((man, king), (woman, guess)):
+        ax.text((x0 + x1) / 2 - 0.5, (y0 + y1) / 2, "same\noffset", fontsize=8.5, ha="right", va="center")
+    ax.text(3.1, -0.75, "answer: the word nearest to the point x,\nleaving out man, king and woman",
             ha="center", fontsize=9.5)
     save(fig, "analogy_offsets")
 
 
 def cosine_vs_dot() -> None:
     """Cosine compares directions; the dot product also grows with length."""
-    fig, ax = canvas(6.5, 3.8, (-0.4, 6.5), (-0.4, 3.8))
-    origin = (0, 0)
+    fig, ax = canvas(6.5, 4.2, (-0.4, 6.5), (-1.2, 3.8))
     vectors = {"stock": (2.0, 1.0), "shares": (1.8, 1.2), "the": (4.5, 3.3)}
     for name, (x, y) in vectors.items():
-        arrow(ax, origin, (x, y), color=INK if name != "the" else "#888888", width=2)
-        ax.text(x + 0.1, y + 0.05, name, fontsize=11)
-    ax.text(3.2, 0.25, "cosine(stock, shares) is high: nearly the same direction", fontsize=9)
-    ax.text(0.1, 3.55, "a long vector (here \"the\") has large dot products\nwith many words, "
-            "whatever its direction", fontsize=9, va="top")
+        arrow(ax, (0, 0), (x, y), color=INK if name != "the" else "#888888", width=2)
+        ax.text(x + 0.12, y - 0.05 if name != "shares" else y + 0.05, name, fontsize=11)
+    ax.text(0.0, -0.55, "cosine(stock, shares) is high: nearly the same direction", fontsize=9)
+    ax.text(0.0, -1.0, "a long vector (here \"the\") has large dot products with many words,"
+            " whatever its direction", fontsize=9)
     save(fig, "cosine_vs_dot")
 
 
