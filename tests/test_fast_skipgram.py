@@ -187,15 +187,21 @@ def test_a_seeded_cpu_run_is_reproducible_and_lowers_the_loss():
     assert not torch.equal(other.center.weight, m1.center.weight)
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def test_the_step_runs_on_one_pytorch_thread_per_worker_and_the_callers_setting_is_restored():
+    ids, vocab = corpus()
+    caller = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        during = []
+        train_skipgram_fast(ids, vocab, embed_size=4, num_epochs=1, t=1.0, block_size=32, group_size=4,
+                            callback=lambda progress, metrics: during.append(torch.get_num_threads()))
+        assert during and set(during) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(caller)
 
 
-def test_a_compiled_run_is_reproducible_and_close_to_the_eager_run(one_thread):
+def test_a_compiled_run_is_reproducible_and_close_to_the_eager_run():
     ids, vocab = corpus()
     kwargs = dict(embed_size=8, num_epochs=3, lr=0.05, t=1.0, block_size=64, group_size=4, seed=3, device="cpu")
     (m1, h1), (m2, h2) = [train_skipgram_fast(ids, vocab, compile=True, **kwargs) for _ in range(2)]
