@@ -188,11 +188,12 @@ class LiveCurve:
 
     Pass an instance as the ``callback`` of a training loop in
     :mod:`d2lmini.training`: it is called with ``(progress, metrics)`` and plots
-    every metric against progress (in epochs). A line of text below the figure
-    shows a progress bar and the latest values while training runs; the figure
-    itself carries only the curves, so the one left on the page is a clean plot.
-    Redraws are throttled to one per ``min_interval`` seconds, except at the end
-    of each epoch. Outside a notebook it only records.
+    every metric against progress (in epochs). While training runs, the title
+    shows a progress bar and the latest values; when it ends (the training loop
+    calls :meth:`close`), the figure is drawn once more without them, so the
+    one left on the page is a clean plot. Redraws are throttled to one per
+    ``min_interval`` seconds, except at the end of each epoch. Outside a
+    notebook it only records.
     """
 
     def __init__(
@@ -210,8 +211,8 @@ class LiveCurve:
         self.fig, self.ax = plt.subplots(figsize=figsize)
         plt.close(self.fig)  # displayed by us, not by the inline backend at the end of the cell
         self._handle = None
-        self._status = None  # the text line below the figure
         self._last_draw = 0.0
+        self._closed = False
 
     def __call__(self, progress: float, metrics: dict[str, float]) -> None:
         for name, value in metrics.items():
@@ -223,6 +224,11 @@ class LiveCurve:
         if epoch_end or now - self._last_draw >= self.min_interval:
             self.draw()
             self._last_draw = now
+
+    def close(self) -> None:
+        """Training ended: draw the curves once more, without the progress text."""
+        self._closed = True
+        self.draw()
 
     def draw(self) -> None:
         """Redraw the figure (in place, in a notebook)."""
@@ -237,15 +243,15 @@ class LiveCurve:
             ax.set_xlim(0, self.num_epochs)
         if len(self.series) > 1:
             ax.legend()
+        if not self._closed:
+            ax.set_title(self.status(), fontsize=9, family="monospace")
         self.fig.tight_layout()
         if _in_notebook():
             from IPython.display import display
 
             if self._handle is None:
                 self._handle = display(self.fig, display_id=True)
-                self._status = display({"text/plain": self.status()}, raw=True, display_id=True)
             else:
-                self._status.update({"text/plain": self.status()}, raw=True)
                 self._handle.update(self.fig)
 
     def status(self) -> str:

@@ -253,7 +253,15 @@ def fit(
         if stop:
             history.stopped_early = epoch + 1 < num_epochs or i + 1 < num_batches
             break
+    finish_curve(callback)
     return history
+
+
+def finish_curve(callback: Callback | None) -> None:
+    """Tell a callback that training ended, if it wants to know (a live curve then drops its progress text)."""
+    close = getattr(callback, "close", None)
+    if callable(close):
+        close()
 
 
 def _check_training_args(num_epochs, lr) -> tuple[int, float]:
@@ -521,6 +529,8 @@ def train_lm(
     model.train()
     trained = fit(step, epoch_batches, num_epochs, device, lr, None if validating else callback,
                   after_step=validate)
+    if validating:
+        finish_curve(callback)
     trained.checks = history.checks
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])

@@ -62,7 +62,7 @@ from .huffman import huffman_tree
 from .models import CBOW, FastText, GloVe, HierarchicalSoftmax, NGramLM, SkipGram
 from .skipgram_data import load_data_ptb
 from .subwords import subword_table
-from .training import History, _device, train_glove, train_lm, train_skipgram
+from .training import History, _device, finish_curve, train_glove, train_lm, train_skipgram
 from .vocab import Vocab
 
 __all__ = ["Word2VecConfig", "FastWord2VecConfig", "FamilyConfig", "GloVeConfig", "NGramLMConfig", "Trained",
@@ -371,6 +371,7 @@ def cached_model(kind: str, config, build: Callable[[Vocab], torch.nn.Module],
                 else:
                     for row in loaded.info.get("epochs", []):
                         callback(float(row["epoch"]), {"loss": row["loss"]})
+                finish_curve(callback)
             return loaded
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):

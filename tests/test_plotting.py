@@ -42,15 +42,24 @@ def test_show_source_can_show_everything():
     assert "_checks" not in show_source(d2lmini.ppmi).data
 
 
-def test_live_curve_keeps_progress_text_out_of_the_figure():
-    from d2lmini.plotting import LiveCurve
+def test_live_curve_drops_its_progress_text_when_training_ends():
+    import torch
 
-    curve = LiveCurve(num_epochs=2, ylabel="loss")
-    for step in range(1, 5):
+    from d2lmini.plotting import LiveCurve
+    from d2lmini.training import StepResult, fit
+
+    curve = LiveCurve(num_epochs=2, ylabel="loss", min_interval=0.0)  # draw at every call
+    for step in range(1, 4):
         curve(step / 2, {"loss": 1.0 / step})
+    assert curve.ax.get_title() == "[###############-----] epoch 1.50/2: loss 0.3333"
+    curve.close()
     assert curve.ax.get_title() == ""
-    assert curve.status() == "[####################] epoch 2.00/2: loss 0.25"
-    assert curve.series["loss"] == ([0.5, 1.0, 1.5, 2.0], [1.0, 0.5, 1.0 / 3, 0.25])
+    assert curve.series["loss"] == ([0.5, 1.0, 1.5], [1.0, 0.5, 1.0 / 3])
+    # The training loop closes it: the figure a page keeps has no progress text.
+    trained = LiveCurve(num_epochs=1)
+    fit(lambda batch: StepResult(torch.tensor(1.0), 1, 1), lambda epoch: [0, 1], 1, torch.device("cpu"), 0.1,
+        callback=trained)
+    assert trained.series["loss"] and trained.ax.get_title() == ""
 
 
 def test_scatter_words_with_groups_labels_only_the_groups_words_without_overlap():
