@@ -354,8 +354,8 @@ def fourgram_network() -> None:
     box(ax, 11.3, 2.6, "output\n250\nsoftmax", CENTER, width=1.6, height=1.4, size=9.5)
     arrow(ax, (12.15, 2.6), (12.75, 2.6))
     ax.text(12.8, 2.6, "P(4th word)", fontsize=9.5, va="center", rotation=90)
-    ax.text(7.5, 1.25, "$W_{eh}$: 48 x 128", ha="center", fontsize=9)
-    ax.text(10.0, 1.25, "$W_{ho}$: 128 x 250", ha="center", fontsize=9)
+    ax.text(7.5, 1.25, "$W_{eh}$: 128 x 48", ha="center", fontsize=9)
+    ax.text(10.0, 1.25, "$W_{ho}$: 250 x 128", ha="center", fontsize=9)
     ax.text(6.3, -0.7, "parameters: E 4,000 + hidden 6,272 + output 32,250 = 42,522", ha="center", fontsize=9.5)
     save(fig, "fourgram_network")
 
