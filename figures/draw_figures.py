@@ -105,26 +105,25 @@ def sliding_window() -> None:
 
 def cooccurrence_weighting() -> None:
     """Context words add 1/d to the center's row of X, d being their distance."""
-    fig, ax = canvas(9, 3.2, (-0.5, 11.5), (-1.9, 2.0))
+    fig, ax = canvas(9.5, 3.2, (-0.5, 12.6), (-1.9, 2.0))
     center = 2
-    step = 1.3
-    for i, word in enumerate(SENTENCE[:6]):
+    step = 1.55
+    for i, word in enumerate(SENTENCE):
         d = abs(i - center)
-        color = CENTER if d == 0 else CONTEXT
-        box(ax, i * step + 0.5, 1.2, word, color, width=1.15)
+        box(ax, i * step + 0.5, 1.2, word, CENTER if d == 0 else CONTEXT, width=1.35)
         if d:
             ax.text(i * step + 0.5, 0.6, f"d = {d}", ha="center", fontsize=9.5)
             ax.text(i * step + 0.5, 0.15, f"+ 1/{d}" if d > 1 else "+ 1", ha="center", fontsize=11, weight="bold")
     # The center's row of the count matrix.
-    columns = [w for i, w in enumerate(SENTENCE[:6]) if i != center]
-    adds = [f"{1 / abs(i - center):.2f}" for i in range(6) if i != center]
+    columns = [w for i, w in enumerate(SENTENCE) if i != center]
+    adds = [f"{1 / abs(i - center):.2f}" for i in range(len(SENTENCE)) if i != center]
     ax.text(-0.45, -1.2, "row of X for\n\"market\"", ha="left", va="center", fontsize=9.5)
     for k, (word, add) in enumerate(zip(columns, adds)):
-        x = 2.3 + k * 1.6
+        x = 2.5 + k * 1.65
         ax.text(x, -0.6, word, ha="center", fontsize=9)
         box(ax, x, -1.2, add, PLAIN, width=1.4, height=0.55)
-    ax.text(2.3 + 5 * 1.6 - 0.6, -1.2, "...", ha="left", va="center")
-    ax.text(5.75, 1.85, "window 4: a word d positions away adds 1/d, not 1", ha="center", fontsize=10)
+    ax.text(2.5 + 6 * 1.65 - 0.7, -1.2, "...", ha="left", va="center")
+    ax.text(6.0, 1.85, "window 4: a word d positions away adds 1/d, not 1", ha="center", fontsize=10)
     save(fig, "cooccurrence_weighting")
 
 
