@@ -468,7 +468,8 @@ def train_lm(
     if validating:
         _checks.lm_arrays("valid", data.valid_inputs, data.valid_targets, vocab_size, context_len)
     # Training examples scored at each check as the validation set is (the 4-grams are already shuffled).
-    train_sample = (train_inputs[:len(data.valid_targets)], train_targets[:len(data.valid_targets)])
+    train_sample = (train_inputs[:len(data.valid_targets)], train_targets[:len(data.valid_targets)]) if validating \
+        else None
     device = _device(device)
     model.to(device)
     inputs, targets = torch.as_tensor(train_inputs).to(device), torch.as_tensor(train_targets).to(device)
