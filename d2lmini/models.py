@@ -110,8 +110,8 @@ class SkipGram(nn.Module):
         u = self.context.weight.index_select(0, contexts_negatives.reshape(-1)).view(
             *contexts_negatives.shape, -1)  # (batch, max_len, embed)
         # The dot products v . u as multiply-and-sum: d2l's bmm of (1 x embed) by
-        # (embed x max_len) matrices is the same number, but many tiny matrix
-        # products are slower than one elementwise pass (measured: 1.4x per step).
+        # (embed x max_len) matrices gives the same numbers, through many tiny
+        # matrix products instead of one elementwise pass.
         return (u * v).sum(-1).unsqueeze(1)  # (batch, 1, max_len)
 
     @property
@@ -124,7 +124,7 @@ class SkipGram(nn.Module):
 
     def full_softmax_logits(self, center: torch.Tensor) -> torch.Tensor:
         """Scores ``v_c . u_o`` of every word ``o``, shape ``(batch, V)``: the logits of the
-        skip-gram softmax ``P(o | c)`` that negative sampling approximates."""
+        skip-gram softmax ``P(o | c)`` that negative sampling replaces."""
         return self.center.weight.index_select(0, center.reshape(-1)) @ self.context.weight.T
 
 

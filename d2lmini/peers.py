@@ -183,9 +183,9 @@ class Race:
             lines.append(f"{p.trainer:<{width}} {p.epochs:>6} {p.seconds:>8.2f} "
                          f"{p.scores['wordsim353_spearman']:>7.3f} {p.scores['simlex999_spearman']:>7.3f}")
         for peer, t, ratio in zip(self.gensim, self.reached, self.ratios):
-            when = "never" if t is None else f"at {t:.2f} s"
-            lines.append(f"gensim {peer.epochs:>2} epochs ({peer.seconds:.2f} s): {self.ours[0].trainer} reaches "
-                         f"both scores {when}; ratio {ratio:.2f}")
+            reaches = "never reaches both scores" if t is None else f"reaches both scores at {t:.2f} s"
+            lines.append(f"gensim {peer.epochs:>2} epochs ({peer.seconds:.2f} s): {self.ours[0].trainer} "
+                         f"{reaches}; ratio {ratio:.2f}")
         return "\n".join(lines)
 
     def plot(self, axes) -> None:

@@ -180,7 +180,8 @@ def draw_windows(
     Returns ``(center_ids, context_ids)``: the ids of the centers that have at
     least one context, shape ``(C,)``, and their context ids, shape
     ``(C, 2 * max_window_size)`` with ``-1`` where there is none. Reading the
-    nonzero entries row by row gives d2l's (center, context) pairs in d2l's order.
+    entries other than ``-1`` row by row lists each center's contexts from left to
+    right, in the order of d2l's loop.
 
     Raises:
         ValueError: no two kept tokens share a sentence (no pair at all).
