@@ -130,21 +130,25 @@ def cooccurrence_weighting() -> None:
 # --- GloVe ----------------------------------------------------------------------------
 
 def glove_ratio() -> None:
-    """The pattern of P(k | ice) / P(k | steam) over four kinds of probe word (a sketch)."""
+    """P(k | ice) / P(k | steam) for four probe words, as Table 1 of the GloVe paper reports them."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     probes = ["solid", "gas", "water", "fashion"]
     kind = ["goes with ice,\nnot steam", "goes with steam,\nnot ice", "goes with\nboth", "goes with\nneither"]
-    heights = [8.0, 1 / 8.0, 1.2, 0.9]  # a sketch of the pattern, not measured values
+    heights = [8.9, 8.5e-2, 1.36, 0.96]  # Pennington et al. (2014), Table 1: 6 billion tokens
     colors = [CENTER, CONTEXT, PLAIN, PLAIN]
-    ax.bar(range(4), heights, color=colors, edgecolor=INK, width=0.6)
+    # Bars grow from 1 (no information): up for ice's probes, down for steam's.
+    ax.bar(range(4), [h - 1 for h in heights], bottom=1, color=colors, edgecolor=INK, width=0.6)
     ax.set_yscale("log")
     ax.axhline(1, color=INK, linewidth=1, linestyle="--")
     ax.text(3.45, 1.08, "ratio = 1", fontsize=9, ha="right", va="bottom")
     ax.set_xticks(range(4), [f"k = {p}\n({k})" for p, k in zip(probes, kind)], fontsize=9)
-    ax.set_ylim(1 / 12, 12)
-    ax.set_yticks([1 / 8, 1, 8], ["small", "1", "large"])
+    ax.set_ylim(0.04, 15)
+    ax.set_yticks([0.1, 1, 10], ["0.1", "1", "10"])
+    for i, height in enumerate(heights):
+        ax.text(i, height * (1.12 if height >= 1 else 0.8), f"{height:g}", ha="center",
+                va="bottom" if height >= 1 else "top", fontsize=9)
     ax.set_ylabel("P(k | ice) / P(k | steam)\n(log scale)")
-    ax.set_title("A sketch of the pattern: heights are illustrative, not measured", fontsize=10)
+    ax.set_title("Ratios from the GloVe paper's Table 1 (a corpus of 6 billion tokens)", fontsize=10)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     save(fig, "glove_ratio")
@@ -158,9 +162,10 @@ def glove_weighting() -> None:
     ax.plot(x.numpy(), h, color=INK, linewidth=2)
     ax.axvspan(0, 10, color=CONTEXT, alpha=0.35)
     ax.axvspan(100, 200, color=CENTER, alpha=0.35)
-    ax.text(12, 0.18, "rare pairs: noisy counts,\nsmall weight", fontsize=9.5, va="center")
-    ax.text(150, 0.55, "frequent pairs:\nweight capped at 1,\nso \"the\" cannot\ndominate the loss", fontsize=9.5,
-            ha="center", va="center")
+    ax.annotate("rare pairs (small counts):\nnoisy, so a small weight", xy=(4, 0.1), xytext=(12, 0.85),
+                fontsize=9.5, va="center", arrowprops={"arrowstyle": "-|>", "color": "#555555"})
+    ax.text(150, 0.55, "frequent pairs:\nweight capped at 1,\nso no single pair\ndominates the loss",
+            fontsize=9.5, ha="center", va="center")
     ax.set_xlabel("co-occurrence count $x_{ij}$ (weighted by 1/d)")
     ax.set_ylabel("weight $h(x_{ij})$")
     ax.set_xlim(0, 200)
@@ -402,14 +407,20 @@ def analogy_offsets() -> None:
 
 def cosine_vs_dot() -> None:
     """Cosine compares directions; the dot product also grows with length."""
-    fig, ax = canvas(6.5, 4.2, (-0.4, 6.5), (-1.2, 3.8))
-    vectors = {"stock": (2.0, 1.0), "shares": (1.8, 1.2), "the": (4.5, 3.3)}
+    fig, ax = canvas(6.5, 4.2, (-0.4, 6.5), (-1.2, 3.9))
+    vectors = {"stock": np.array([2.0, 1.0]), "shares": np.array([1.8, 1.2]), "the": np.array([1.2, 3.4])}
     for name, (x, y) in vectors.items():
         arrow(ax, (0, 0), (x, y), color=INK if name != "the" else "#888888", width=2)
         ax.text(x + 0.12, y - 0.05 if name != "shares" else y + 0.05, name, fontsize=11)
-    ax.text(0.0, -0.55, "cosine(stock, shares) is high: nearly the same direction", fontsize=9)
-    ax.text(0.0, -1.0, "a long vector (here \"the\") has large dot products with many words,"
-            " whatever its direction", fontsize=9)
+
+    def cosine(a, b):
+        return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+
+    stock, shares, the = vectors.values()
+    ax.text(0.0, -0.55, f"dot products with \"shares\": \"stock\" {stock @ shares:.1f}, \"the\" {the @ shares:.1f}"
+            " (the long vector wins)", fontsize=9)
+    ax.text(0.0, -1.0, f"cosines with \"shares\": \"stock\" {cosine(stock, shares):.2f}, \"the\" {cosine(the, shares):.2f}"
+            " (the same direction wins)", fontsize=9)
     save(fig, "cosine_vs_dot")
 
 
@@ -451,9 +462,55 @@ def paired_bootstrap() -> None:
     save(fig, "paired_bootstrap")
 
 
+# --- Making it fast ---------------------------------------------------------------------
+
+
+def shared_noise_blocks() -> None:
+    """A block of pairs is one step; each group of G pairs shares its K noise words."""
+    fig, ax = canvas(9, 4.6, (-0.4, 10.2), (-0.9, 4.4))
+    pairs = [("stock", "market"), ("rose", "sharply"), ("bank", "loans"), ("oil", "prices"),
+             ("chip", "maker"), ("new", "york"), ("vice", "president"), ("profit", "fell")]
+    noise = [["pilot", "ounces", "toy"], ["season", "wine", "lawn"]]
+    for g in range(2):
+        top = 3.9 - g * 2.3
+        ax.add_patch(FancyBboxPatch((0.0, top - 1.95), 3.6, 2.1, boxstyle="round,pad=0.02,rounding_size=0.1",
+                                    facecolor="#f7f7f7", edgecolor=FADED, linewidth=1))
+        ax.text(0.1, top + 0.22, f"group {g + 1}: G = 4 pairs", fontsize=9, color="#555555", va="bottom")
+        for i in range(4):
+            center, context = pairs[4 * g + i]
+            y = top - 0.3 - i * 0.45
+            box(ax, 0.9, y, center, CENTER, width=1.4, height=0.36, size=9.5)
+            box(ax, 2.55, y, context, CONTEXT, width=1.5, height=0.36, size=9.5)
+        for k, word in enumerate(noise[g]):
+            box(ax, 5.6 + k * 1.45, top - 0.95, word, NOISE, width=1.3, height=0.42, size=9.5)
+        arrow(ax, (3.65, top - 0.95), (4.85, top - 0.95), color="#a05050")
+        ax.text(5.6 + 1.45, top - 1.5, "K = 3 noise words, shared by the group", ha="center", fontsize=9,
+                color="#555555")
+    ax.text(0.0, -0.75, "one block = one step: 8 pairs here (1,024 in the trainer), "
+            "each scored against its true context and its group's noise words", fontsize=9.5)
+    save(fig, "shared_noise_blocks")
+
+
+def allreduce_step() -> None:
+    """Data parallelism: each process computes its gradient, the all-reduce sums them, all update alike."""
+    fig, ax = canvas(10, 3.6, (-0.3, 12.6), (-0.6, 3.9))
+    for p, y in enumerate((3.0, 0.6)):
+        ax.text(-0.2, y + 0.55, f"process {p}", fontsize=10, weight="bold", color=INK)
+        box(ax, 1.3, y, f"shard {p} of\nthe corpus", PLAIN, width=2.0, height=0.8, size=9.5)
+        box(ax, 4.2, y, f"its minibatch:\ngradient $g_{p}$", CONTEXT, width=2.3, height=0.8, size=9.5)
+        box(ax, 10.6, y, "update the tables\nwith $g_0 + g_1$", CENTER, width=2.6, height=0.8, size=9.5)
+        arrow(ax, (2.35, y), (3.0, y))
+        arrow(ax, (5.4, y), (6.35, 1.8 + (0.35 if p == 0 else -0.35)))
+        arrow(ax, (8.65, 1.8 + (0.35 if p == 0 else -0.35)), (9.25, y))
+    box(ax, 7.5, 1.8, "all-reduce:\n$g_0 + g_1$ to both", NOISE, width=2.3, height=1.0, size=9.5)
+    ax.text(7.5, -0.45, "every step: same sum, same update, identical tables", ha="center", fontsize=9.5,
+            color="#555555")
+    save(fig, "allreduce_step")
+
+
 FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, sgns_pair, subsampling,
            cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
-           analogy_offsets, cosine_vs_dot, paired_bootstrap]
+           analogy_offsets, cosine_vs_dot, paired_bootstrap, shared_noise_blocks, allreduce_step]
 
 
 if __name__ == "__main__":
