@@ -419,8 +419,8 @@ def cosine_vs_dot() -> None:
     stock, shares, the = vectors.values()
     ax.text(0.0, -0.55, f"dot products with \"shares\": \"stock\" {stock @ shares:.1f}, \"the\" {the @ shares:.1f}"
             " (the long vector wins)", fontsize=9)
-    ax.text(0.0, -1.0, f"cosines with \"shares\": \"stock\" {cosine(stock, shares):.2f}, \"the\" {cosine(the, shares):.2f}"
-            " (the same direction wins)", fontsize=9)
+    cosines = f"\"stock\" {cosine(stock, shares):.2f}, \"the\" {cosine(the, shares):.2f}"
+    ax.text(0.0, -1.0, f"cosines with \"shares\": {cosines} (the same direction wins)", fontsize=9)
     save(fig, "cosine_vs_dot")
 
 
