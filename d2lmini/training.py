@@ -197,7 +197,11 @@ def fit(
         start = time.perf_counter()  # the epoch's time includes drawing its batches
         epoch_batches = batches(epoch)
         num_batches = len(epoch_batches) if hasattr(epoch_batches, "__len__") else 0
-        report_every = max(1, num_batches // max(1, updates_per_epoch_reported)) if num_batches else 0
+        # Report points that split the epoch into windows of equal size, to within one batch
+        # (a fixed stride would leave a short, noisy last window).
+        report_at = {round(num_batches * k / updates_per_epoch_reported) for k in
+                     range(1, updates_per_epoch_reported + 1)} - {0} if num_batches else set()
+        reports_in_epoch = bool(report_at)
         loss_sum = torch.zeros((), device=device)
         count = examples = 0
         window_start_sum, window_start_count = 0.0, 0  # the loss reported last time, to report what follows
@@ -219,7 +223,7 @@ def fit(
                 extra[key] = extra.get(key, 0) + value
             steps_done += 1
             progress = epoch + (i + 1) / num_batches if num_batches else float(epoch + 1)
-            if report_every and ((i + 1) % report_every == 0 or i + 1 == num_batches):
+            if (i + 1) in report_at:
                 check_finite(epoch, num_batches)
                 if callback is not None:
                     total = loss_sum.item()  # waits for the device: what follows is not training
@@ -246,7 +250,7 @@ def fit(
         history.loss_count += count
         history.epochs.append({"epoch": epoch + 1, "loss": epoch_loss / count, "seconds": seconds,
                                "examples": examples, **extra})
-        if callback is not None and not report_every:
+        if callback is not None and not reports_in_epoch:
             callback(float(epoch + 1), {"loss": epoch_loss / count})
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)

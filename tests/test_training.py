@@ -43,6 +43,18 @@ def test_the_curve_gets_the_loss_since_the_last_report_not_since_the_epoch_began
     assert [row["loss"] for row in history.epochs] == [4.0, 82.5]  # the epochs' means are unchanged
 
 
+def test_an_epoch_is_reported_in_windows_of_equal_size_with_no_short_last_window():
+    # 21 batches reported 10 times: a stride of 2 would leave a last window of one batch.
+    values = iter(range(21))
+    step = lambda batch: d2lmini.training.StepResult(torch.tensor(float(next(values))), 1, 1)
+    calls = []
+    d2lmini.training.fit(step, lambda epoch: list(range(21)), 1, torch.device("cpu"), lr=0.1,
+                         callback=lambda progress, metrics: calls.append(progress))
+    ends = [round(progress * 21) for progress in calls]
+    sizes = [b - a for a, b in zip([0, *ends], ends)]
+    assert len(calls) == 10 and ends[-1] == 21 and set(sizes) <= {2, 3}
+
+
 def test_time_spent_in_the_callback_and_after_step_is_not_training_time():
     import time
 
