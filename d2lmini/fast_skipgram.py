@@ -284,9 +284,10 @@ def train_skipgram_fast(
     frequent words than d2l's) and draws windows afresh
     (:func:`~d2lmini.skipgram_data.draw_windows`), shuffles the pairs, and
     trains on blocks of ``block_size`` pairs whose groups of ``group_size``
-    share ``num_noise_words`` noise words drawn by ``count ** 0.75`` (as in
-    word2vec, a noise word may happen to be a context of its center: nothing
-    is redrawn, so nothing can loop). The learning rate falls linearly from
+    share ``num_noise_words`` noise words drawn by ``count ** 0.75`` (a noise
+    word may happen to be a context of its center, even the pair's own: nothing
+    is redrawn or skipped, so nothing can loop; word2vec skips a draw equal to
+    the pair's context). The learning rate falls linearly from
     ``lr`` to ``lr * min_lr_fraction``.
 
     Args:
