@@ -342,6 +342,11 @@ class SkipGramData(IterableDataset):
         self.rng = np.random.default_rng(seed)
         self._sample = self.draw()
 
+    @property
+    def sample(self) -> SkipGramSample:
+        """The current draw: the pairs and noise words the next epoch trains on."""
+        return self._sample
+
     def draw(self) -> SkipGramSample:
         """A fresh sample of pairs and negatives for one epoch."""
         return draw_skipgram_sample(self.ids, self.sentence, self.keep, self.noise,

@@ -117,7 +117,7 @@ def cooccurrence_weighting() -> None:
     # The center's row of the count matrix.
     columns = [w for i, w in enumerate(SENTENCE) if i != center]
     adds = [f"{1 / abs(i - center):.2f}" for i in range(len(SENTENCE)) if i != center]
-    ax.text(-0.45, -1.2, "row of X for\n\"market\"", ha="left", va="center", fontsize=9.5)
+    ax.text(-0.45, -1.2, "added to the\nrow of X for\n\"market\"", ha="left", va="center", fontsize=9.5)
     for k, (word, add) in enumerate(zip(columns, adds)):
         x = 2.5 + k * 1.65
         ax.text(x, -0.6, word, ha="center", fontsize=9)
