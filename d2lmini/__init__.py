@@ -31,6 +31,7 @@ from .embeddings import Embeddings
 from .family import fasttext_embeddings, train_cbow, train_fasttext, train_full_softmax, train_hierarchical_softmax
 from .fast_skipgram import train_skipgram_fast
 from .huffman import huffman_tree
+from .kneser_ney import KneserNeyLM
 from .lm_queries import find_occurrences, predict_next_word, seen_in_training
 from .models import CBOW, FastText, GloVe, HierarchicalSoftmax, NGramLM, SkipGram, glove_weight, sigmoid_bce_loss
 from .seed_style import cooccurrence_reference
@@ -53,6 +54,7 @@ __all__ = [
     "HashMismatchError",
     "HierarchicalSoftmax",
     "History",
+    "KneserNeyLM",
     "NGramLM",
     "RemoteFile",
     "SkipGram",

@@ -166,7 +166,7 @@ def glove_weighting() -> None:
                 fontsize=9.5, va="center", arrowprops={"arrowstyle": "-|>", "color": "#555555"})
     ax.text(150, 0.55, "frequent pairs:\nweight capped at 1,\nso no single pair\ndominates the loss",
             fontsize=9.5, ha="center", va="center")
-    ax.set_xlabel("co-occurrence count $x_{ij}$ (weighted by 1/d)")
+    ax.set_xlabel("co-occurrence count $x_{ij}$ (each pair weighted by 1 / distance)")
     ax.set_ylabel("weight $h(x_{ij})$")
     ax.set_xlim(0, 200)
     ax.set_ylim(0, 1.1)
@@ -190,7 +190,7 @@ def sgns_pair() -> None:
         box(ax, 4.4, y, word, color, width=1.4, height=0.6)
         ax.text(4.4, y - 0.45, role, ha="center", va="center", fontsize=8.5, color="#555555")
         arrow(ax, (1.85, 2.0), (3.65, y), color=INK if k == 0 else "#a05050")
-        name = "o" if k == 0 else f"k_{k}"
+        name = "o" if k == 0 else f"n_{k}"
         ax.text(5.4, y, f"$\\sigma(\\mathbf{{u}}_{{{name}}}^\\top \\mathbf{{v}}_c)$", va="center", fontsize=11)
         ax.text(7.55, y, "$\\rightarrow$", va="center", fontsize=12)
         ax.text(8.1, y, f"target {label}", va="center", fontsize=10.5, weight="bold")
