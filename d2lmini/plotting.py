@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["show_source", "glue", "scatter_words", "LiveCurve"]
+__all__ = ["show_source", "glue", "scatter_words", "plot_differences", "LiveCurve"]
 
 
 def show_source(obj, checks: bool = False) -> object:
@@ -109,6 +109,39 @@ def glue(name: str, value, display: bool = False) -> None:
             show(value)
         return
     myst_glue(name, value, display=display)
+
+
+def plot_differences(
+    ax: plt.Axes,
+    differences: dict,
+    scale: float = 1.0,
+    offset: float = 0.0,
+    color: str | None = None,
+    label: str | None = None,
+) -> plt.Axes:
+    """Draw paired differences as a forest plot: one row per entry, top to bottom.
+
+    ``differences`` maps a row label to a :class:`~d2lmini.evaluation.Difference`.
+    Each is a dot at the observed difference with a bar over its interval, and
+    a dashed line marks 0, so a bar that crosses it is no clear difference.
+    Without ``color`` a clear difference is black and the others grey; with it,
+    every row takes that colour and ``label`` names the series in a legend.
+    ``scale`` multiplies every value (100 turns accuracies into points), and
+    ``offset`` shifts the rows down, so that a second call can draw another
+    series beside the first.
+    """
+    names = list(differences)
+    for row, name in enumerate(names):
+        difference = differences[name]
+        low, high = difference.interval
+        shade = color or ("black" if difference.verdict != "no clear difference" else "0.6")
+        y = row + offset
+        ax.plot([scale * low, scale * high], [y, y], color=shade, label=label if row == 0 else None)
+        ax.plot(scale * difference.difference, y, "o", color=shade)
+    ax.axvline(0, color="tab:red", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)  # the first row on top, whatever the calls
+    return ax
 
 
 def scatter_words(

@@ -84,3 +84,26 @@ def test_scatter_words_with_groups_labels_only_the_groups_words_without_overlap(
     with pytest.raises(ValueError, match="not among the points"):
         scatter_words(points, words, groups={"missing": ["nope"]})
     plt.close("all")
+
+
+def test_plot_differences_marks_clear_differences_and_keeps_rows_in_order():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from d2lmini.evaluation import Difference
+    from d2lmini.plotting import plot_differences
+
+    rows = {
+        "clear": Difference(0.3, (0.1, 0.5), 100),
+        "unclear": Difference(0.1, (-0.2, 0.4), 100),
+    }
+    fig, ax = plt.subplots()
+    plot_differences(ax, rows, scale=10)
+    bars = [line for line in ax.lines if len(line.get_xdata()) == 2 and line.get_linestyle() == "-"]
+    assert [tuple(bar.get_xdata()) for bar in bars] == [(1.0, 5.0), (-2.0, 4.0)]
+    assert [bar.get_color() for bar in bars] == ["black", "0.6"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["clear", "unclear"]
+    assert ax.get_ylim() == (1.5, -0.5)  # the first row on top
+    plt.close(fig)
