@@ -67,14 +67,18 @@ class GloVe(nn.Module):
         for table in (self.center_bias, self.context_bias):
             nn.init.zeros_(table.weight)
 
-    def forward(self, center: torch.Tensor, context: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    def predict(self, center: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The model's estimate of ``log x_ij``: ``v_i . u_j + b_i + c_j``, shape ``(batch,)``."""
         # index_select rather than calling the Embedding: its backward is one
         # index_add_, which is faster on the CPU than the embedding backward.
         v = self.center.weight.index_select(0, center)  # (batch, embed)
         u = self.context.weight.index_select(0, context)  # (batch, embed)
         b = self.center_bias.weight.index_select(0, center).squeeze(-1)  # (batch,)
         c = self.context_bias.weight.index_select(0, context).squeeze(-1)  # (batch,)
-        error = (v * u).sum(-1) + b + c - torch.log(count)
+        return (v * u).sum(-1) + b + c
+
+    def forward(self, center: torch.Tensor, context: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        error = self.predict(center, context) - torch.log(count)
         return glove_weight(count, self.x_max, self.alpha) * error**2
 
     @property

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["show_source", "glue", "scatter_words", "plot_differences", "LiveCurve"]
+__all__ = ["show_source", "glue", "scatter_words", "plot_differences", "plot_differences_by_test", "LiveCurve"]
+
+BENCHMARK_TITLES = {"wordsim353": "WordSim-353", "simlex999": "SimLex-999", "analogy": "analogies"}
 
 
 def show_source(obj, checks: bool = False) -> object:
@@ -142,6 +144,26 @@ def plot_differences(
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)  # the first row on top, whatever the calls
     return ax
+
+
+def plot_differences_by_test(by_test: dict, figsize: tuple[float, float] = (10, 2.4)) -> plt.Figure:
+    """One :func:`plot_differences` panel per benchmark, side by side, sharing the rows.
+
+    ``by_test`` maps a benchmark key (``"wordsim353"``, ``"simlex999"`` or
+    ``"analogy"``) to that benchmark's ``{row label: Difference}``. Analogy
+    accuracies are drawn in percentage points, correlations as they are.
+    """
+    unknown = sorted(set(by_test) - set(BENCHMARK_TITLES))
+    if unknown:
+        raise ValueError(f"by_test has unknown benchmarks {unknown}; use keys among {list(BENCHMARK_TITLES)}")
+    fig, axes = plt.subplots(1, len(by_test), figsize=figsize, sharey=True, squeeze=False)
+    for ax, (key, rows) in zip(axes[0], by_test.items()):
+        analogy = key == "analogy"
+        plot_differences(ax, rows, scale=100 if analogy else 1)
+        ax.set_title(BENCHMARK_TITLES[key])
+        ax.set_xlabel("difference (points of accuracy)" if analogy else "difference (Spearman)")
+    fig.tight_layout()
+    return fig
 
 
 def scatter_words(

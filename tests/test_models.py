@@ -166,3 +166,19 @@ def test_new_models_refuse_bad_arguments():
         d2lmini.HierarchicalSoftmax([1, 2, 3], 4)
     with pytest.raises(ValueError, match="embed_size must be an integer >= 1"):
         d2lmini.CBOW(10, 0)
+
+
+def test_glove_predict_is_the_estimate_that_forward_weights():
+    torch.manual_seed(0)
+    model = GloVe(7, 3)
+    with torch.no_grad():
+        for table in (model.center_bias, model.context_bias):
+            table.weight.normal_()
+    center, context = torch.tensor([0, 3, 6]), torch.tensor([2, 2, 5])
+    count = torch.tensor([1.0, 40.0, 250.0])
+    estimate = model.predict(center, context)
+    expected = (model.center.weight[center] * model.context.weight[context]).sum(-1)
+    expected += model.center_bias.weight[center, 0] + model.context_bias.weight[context, 0]
+    torch.testing.assert_close(estimate, expected)
+    weighted = glove_weight(count) * (estimate - count.log()) ** 2
+    torch.testing.assert_close(model(center, context, count), weighted)

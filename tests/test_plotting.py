@@ -107,3 +107,23 @@ def test_plot_differences_marks_clear_differences_and_keeps_rows_in_order():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["clear", "unclear"]
     assert ax.get_ylim() == (1.5, -0.5)  # the first row on top
     plt.close(fig)
+
+
+def test_plot_differences_by_test_draws_one_panel_per_benchmark_and_rejects_others():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from d2lmini.evaluation import Difference
+    from d2lmini.plotting import plot_differences_by_test
+
+    rows = {"A - B": Difference(0.02, (0.01, 0.03), 50)}
+    fig = plot_differences_by_test({"wordsim353": rows, "analogy": rows})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["WordSim-353", "analogies"]
+    analogy_bar = [line for line in fig.axes[1].lines if line.get_linestyle() == "-"][0]
+    assert tuple(analogy_bar.get_xdata()) == pytest.approx((1.0, 3.0))  # in points
+    plt.close(fig)
+    with pytest.raises(ValueError, match="unknown benchmarks"):
+        plot_differences_by_test({"wordsim": rows})
