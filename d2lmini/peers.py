@@ -172,6 +172,22 @@ class Race:
         return [peer.seconds / t if t else 0.0 for peer, t in zip(self.gensim, self.reached)]
 
     @property
+    def margins(self) -> list[float]:
+        """How close each verdict was: per gensim point, a score difference at the deciding epoch.
+
+        The deciding epoch is our first epoch that reached the point or, where none
+        did, the epoch that came closest. Its margin is the smaller of its two score
+        differences from the point (ours minus gensim's): 0 or more where ours
+        reached the point, negative where it fell short.
+        """
+        result = []
+        for peer, t in zip(self.gensim, self.reached):
+            both = [min(p.scores[k] - peer.scores[k] for k in SCORES) for p in self.ours]
+            deciding = next(i for i, p in enumerate(self.ours) if p.seconds == t) if t else both.index(max(both))
+            result.append(both[deciding])
+        return result
+
+    @property
     def speedup(self) -> float:
         """The minimum ratio over gensim's points: how much sooner ours gets there at every budget."""
         return min(self.ratios)
@@ -182,10 +198,10 @@ class Race:
         for p in self.gensim + self.ours:
             lines.append(f"{p.trainer:<{width}} {p.epochs:>6} {p.seconds:>8.2f} "
                          f"{p.scores['wordsim353_spearman']:>7.3f} {p.scores['simlex999_spearman']:>7.3f}")
-        for peer, t, ratio in zip(self.gensim, self.reached, self.ratios):
+        for peer, t, ratio, margin in zip(self.gensim, self.reached, self.ratios, self.margins):
             reaches = "never reaches both scores" if t is None else f"reaches both scores at {t:.2f} s"
             lines.append(f"gensim {peer.epochs:>2} epochs ({peer.seconds:.2f} s): {self.ours[0].trainer} "
-                         f"{reaches}; ratio {ratio:.2f}")
+                         f"{reaches}; ratio {ratio:.2f}, margin {margin:+.3f}")
         return "\n".join(lines)
 
     def plot(self, axes) -> None:

@@ -467,12 +467,14 @@ def paired_bootstrap() -> None:
 
 def shared_noise_blocks() -> None:
     """A block of pairs is one step; each group of G pairs shares its K noise words."""
-    fig, ax = canvas(9, 4.6, (-0.4, 10.2), (-0.9, 4.4))
+    fig, ax = canvas(9, 5.4, (-0.4, 10.2), (-1.5, 4.9))
     pairs = [("stock", "market"), ("rose", "sharply"), ("bank", "loans"), ("oil", "prices"),
              ("chip", "maker"), ("new", "york"), ("vice", "president"), ("profit", "fell")]
     noise = [["pilot", "ounces", "toy"], ["season", "wine", "lawn"]]
+    for x, header in ((0.9, "center"), (2.55, "context"), (7.05, "noise words")):
+        ax.text(x, 4.6, header, ha="center", fontsize=9.5, weight="bold", color=INK)
     for g in range(2):
-        top = 3.9 - g * 2.3
+        top = 3.9 - g * 2.6
         ax.add_patch(FancyBboxPatch((0.0, top - 1.95), 3.6, 2.1, boxstyle="round,pad=0.02,rounding_size=0.1",
                                     facecolor="#f7f7f7", edgecolor=FADED, linewidth=1))
         ax.text(0.1, top + 0.22, f"group {g + 1}: G = 4 pairs", fontsize=9, color="#555555", va="bottom")
@@ -486,8 +488,10 @@ def shared_noise_blocks() -> None:
         arrow(ax, (3.65, top - 0.95), (4.85, top - 0.95), color="#a05050")
         ax.text(5.6 + 1.45, top - 1.5, "K = 3 noise words, shared by the group", ha="center", fontsize=9,
                 color="#555555")
-    ax.text(0.0, -0.75, "one block = one step: 8 pairs here (1,024 in the trainer), "
+    ax.text(0.0, -1.0, "one block = one step: 8 pairs here (1,024 in the trainer), "
             "each scored against its true context and its group's noise words", fontsize=9.5)
+    ax.text(0.0, -1.4, "a group gathers its K noise rows once, not once per pair", fontsize=9.5,
+            color="#555555")
     save(fig, "shared_noise_blocks")
 
 

@@ -26,6 +26,9 @@ def test_race_finds_the_first_point_that_matches_both_scores(monkeypatch):
     result = peers.race(ours, gensim)
     assert result.reached == [6.0, None]  # epoch 3 is the first with both scores at least gensim's
     assert result.ratios == [1.5, 0.0] and result.speedup == 0.0
+    # epoch 3 decided the first verdict (its smaller lead, 0.05); epoch 4 came closest to the second
+    assert result.margins == pytest.approx([0.05, -0.10])
+    assert "margin +0.050" in result.table() and "margin -0.100" in result.table()
     assert "never" in result.table() and "ratio 1.50" in result.table()
     assert result.common_words == 8
 
