@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 __all__ = ["show_source", "glue", "scatter_words", "plot_differences", "plot_differences_by_test", "LiveCurve"]
 
@@ -205,6 +207,7 @@ def scatter_words(
             ax.scatter(points[rows, 0], points[rows, 1], s=22, color=colour, label=name)
             labelled += [(i, colour) for i in rows]
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    ax.margins(0.08)  # room for the labels of points at the edge
     _place_labels(ax, points, words, labelled, fontsize)
     if title:
         ax.set_title(title)
@@ -214,19 +217,50 @@ def scatter_words(
 
 
 def _place_labels(ax: plt.Axes, points: np.ndarray, words: Sequence[str], labelled: list, fontsize: int) -> None:
-    """Label points, trying eight positions around each and keeping the first that overlaps no earlier label."""
+    """Label points, trying positions around each and keeping the first that covers no other label or dot.
+
+    The positions form five rings, from near the point to five times as far; a
+    label away from the first ring gets a thin line to its point. A label that
+    fits nowhere takes the position that covers the fewest labels, then dots.
+    """
     renderer = ax.figure.canvas.get_renderer()
-    offsets = [(4, 2), (4, -10), (-4, 2), (-4, -10), (0, 6), (0, -14), (8, -4), (-8, -4)]
+    ax.get_xlim(), ax.get_ylim()  # settle the pending autoscaling, so that data maps to its final pixels
+    near = [(4, 2), (4, -10), (-4, 2), (-4, -10), (0, 6), (0, -14), (8, -4), (-8, -4)]
+    offsets = [(ring * dx, ring * dy) for ring in (1, 2, 3, 4, 5) for dx, dy in near]
+    centres = ax.transData.transform(points[[i for i, _ in labelled]])
+    dots = [Bbox.from_extents(x - 3, y - 3, x + 3, y + 3) for x, y in centres]
+    frame = ax.get_window_extent(renderer)
+
+    def text_box(label) -> Bbox:
+        label.update_positions(renderer)  # place the text at its offset, as a draw would
+        return Text.get_window_extent(label, renderer)  # the text alone, not its line
+
+    def annotate(i: int, colour, n: int):
+        dx, dy = offsets[n]
+        line = None if n < len(near) else {"arrowstyle": "-", "lw": 0.5, "color": colour or "black"}
+        return ax.annotate(words[i], points[i], xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                           ha="left" if dx >= 0 else "right", color=colour or "black", alpha=0.9, arrowprops=line)
+
     placed = []
-    for i, colour in labelled:
-        for n, (dx, dy) in enumerate(offsets):
-            label = ax.annotate(words[i], points[i], xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
-                                ha="left" if dx >= 0 else "right", color=colour or "black", alpha=0.9)
-            box = label.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in placed) or n == len(offsets) - 1:
+    for k, (i, colour) in enumerate(labelled):
+        others = dots[:k] + dots[k + 1:]
+        best, best_cost = 0, None
+        for n in range(len(offsets)):
+            label = annotate(i, colour, n)
+            box = text_box(label)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+            # Covering a label is worse than covering a dot; leaving the frame, worst.
+            cost = (10 * sum(box.overlaps(other) for other in placed) + sum(box.overlaps(dot) for dot in others)
+                    + (0 if inside else 1000))
+            if cost == 0:
                 placed.append(box)
                 break
             label.remove()
+            if best_cost is None or cost < best_cost:
+                best, best_cost = n, cost
+        else:
+            label = annotate(i, colour, best)
+            placed.append(text_box(label))
 
 
 def _in_notebook() -> bool:
