@@ -512,9 +512,51 @@ def allreduce_step() -> None:
     save(fig, "allreduce_step")
 
 
+def table_strip(ax, x: float, y: float, touched: set[int], cells: int = 12, size: float = 0.32) -> None:
+    """A whole table as a strip of rows: the rows a step touched in colour, the zeros in grey."""
+    for k in range(cells):
+        colour = CONTEXT if k in touched else PLAIN
+        ax.add_patch(FancyBboxPatch((x + k * size, y), size * 0.9, size * 0.9, boxstyle="square,pad=0",
+                                    facecolor=colour, edgecolor=FADED, linewidth=0.6))
+
+
+def allreduce_sparse_dense() -> None:
+    """Sparse all-reduce (all-gather the touched rows with their indices) beside dense (a ring over whole tables)."""
+    fig, ax = canvas(11, 4.4, (-0.4, 16.4), (-1.2, 5.4))
+    # Left: sparse. Each process sends only its touched rows, with their indices, to every other.
+    ax.text(3.6, 5.0, "sparse: all-gather the touched rows", ha="center", fontsize=11, weight="bold", color=INK)
+    for p, (y, rows) in enumerate(((3.6, "rows 3, 17, 42"), (0.9, "rows 5, 17, 90"))):
+        ax.text(0.3, y + 0.65, f"process {p}", fontsize=9.5, weight="bold", color=INK)
+        box(ax, 1.6, y, f"{rows}\n+ their values", CONTEXT, width=2.6, height=0.9, size=9)
+        box(ax, 6.3, y, "both lists merged:\nrow 17's two parts added", CENTER, width=3.4, height=0.9, size=9)
+        arrow(ax, (2.95, y), (4.55, y))
+    arrow(ax, (2.95, 3.35), (4.55, 1.15), color="#888888")
+    arrow(ax, (2.95, 1.15), (4.55, 3.35), color="#888888")
+    ax.text(3.6, -0.5, "bytes: the touched rows, from every other process", ha="center", fontsize=9,
+            color="#555555")
+    # Right: dense. Whole tables, zeros included, pass around a ring of processes.
+    ax.text(12.2, 5.0, "dense: a ring over the whole tables", ha="center", fontsize=11, weight="bold", color=INK)
+    centre, radius = (12.2, 2.2), 1.9
+    angles = [90, 0, 270, 180]
+    spots = [(centre[0] + radius * np.cos(np.radians(a)), centre[1] + radius * np.sin(np.radians(a)))
+             for a in angles]
+    touched = [{1, 4}, {0, 3}, {2, 5}, {1, 3}]
+    for p, ((x, y), rows) in enumerate(zip(spots, touched)):
+        table_strip(ax, x - 1.0, y - 0.05, rows, cells=6, size=0.34)
+        ax.text(x, y - 0.35, f"process {p}", ha="center", fontsize=9, weight="bold", color=INK)
+    for k in range(4):
+        (x0, y0), (x1, y1) = spots[k], spots[(k + 1) % 4]
+        arrow(ax, (x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0) + 0.1),
+              (x0 + 0.7 * (x1 - x0), y0 + 0.7 * (y1 - y0) + 0.1), curve=-0.2)
+    ax.text(12.2, -0.5, "bytes: about twice the whole tables, zeros included", ha="center", fontsize=9,
+            color="#555555")
+    save(fig, "allreduce_sparse_dense")
+
+
 FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, sgns_pair, subsampling,
            cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
-           analogy_offsets, cosine_vs_dot, paired_bootstrap, shared_noise_blocks, allreduce_step]
+           analogy_offsets, cosine_vs_dot, paired_bootstrap, shared_noise_blocks, allreduce_step,
+           allreduce_sparse_dense]
 
 
 if __name__ == "__main__":
