@@ -548,7 +548,7 @@ def allreduce_sparse_dense() -> None:
         (x0, y0), (x1, y1) = spots[k], spots[(k + 1) % 4]
         arrow(ax, (x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0) + 0.1),
               (x0 + 0.7 * (x1 - x0), y0 + 0.7 * (y1 - y0) + 0.1), curve=-0.2)
-    ax.text(12.2, -0.5, "bytes: about twice the whole tables, zeros included", ha="center", fontsize=9,
+    ax.text(12.2, -0.5, "bytes: 2(N-1)/N times the whole tables, zeros included", ha="center", fontsize=9,
             color="#555555")
     save(fig, "allreduce_sparse_dense")
 
