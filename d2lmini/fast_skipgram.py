@@ -42,7 +42,8 @@ sampling, SGNS) and changes how it is optimised, as word2vec and gensim do:
   cache, tens of seconds the first time on a machine).
 
 * **A recorded step on CUDA** (``cuda_graph=True``, one worker): a block
-  launches nearly thirty small kernels, and from Python each launch can cost
+  launches some forty small kernels (40 operations for a block of 1,024 pairs on
+  the CPU, counted with a dispatch mode), and from Python each launch can cost
   more than the kernel runs. The step is recorded once as a CUDA graph and
   replayed for every full block; the host then only launches the copies of
   the block's ids and rate into the graph's inputs, and the replay.
