@@ -282,7 +282,8 @@ class LiveCurve:
     calls :meth:`close`), the figure is drawn once more without them, so the
     one left on the page is a clean plot. Redraws are throttled to one per
     ``min_interval`` seconds, except at the end of each epoch. Outside a
-    notebook it only records.
+    notebook it only records. ``references`` draws fixed levels to compare the
+    curve with, such as the loss of a guess, as dashed lines named in the legend.
     """
 
     def __init__(
@@ -293,8 +294,10 @@ class LiveCurve:
         yscale: str = "linear",
         min_interval: float = 1.0,
         figsize: tuple[float, float] = (5.5, 3.2),
+        references: dict[str, float] | None = None,
     ) -> None:
         self.num_epochs, self.xlabel, self.ylabel, self.yscale = num_epochs, xlabel, ylabel, yscale
+        self.references = {name: float(level) for name, level in (references or {}).items()}
         self.min_interval = min_interval
         self.series: dict[str, tuple[list[float], list[float]]] = {}
         self.fig, self.ax = plt.subplots(figsize=figsize)
@@ -325,13 +328,16 @@ class LiveCurve:
         ax.clear()
         for name, (xs, ys) in self.series.items():
             ax.plot(xs, ys, label=name)
+        styles = iter(["--", ":", "-."])
+        for name, level in self.references.items():
+            ax.axhline(level, color="gray", linewidth=1, linestyle=next(styles, "--"), label=name)
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel(self.ylabel)
         ax.set_yscale(self.yscale)
         if self.num_epochs:
             ax.set_xlim(0, self.num_epochs)
-        if len(self.series) > 1:
-            ax.legend()
+        if len(self.series) + len(self.references) > 1:
+            ax.legend(fontsize=8)
         if not self._closed:
             ax.set_title(self.status(), fontsize=9, family="monospace")
         self.fig.tight_layout()

@@ -62,6 +62,17 @@ def test_live_curve_drops_its_progress_text_when_training_ends():
     assert trained.series["loss"] and trained.ax.get_title() == ""
 
 
+def test_live_curve_draws_its_reference_levels_in_the_legend():
+    from d2lmini.plotting import LiveCurve
+
+    curve = LiveCurve(num_epochs=1, references={"uniform guess": 9.2, "by frequency": 7.5})
+    curve(0.5, {"loss": 8.0})
+    curve.close()
+    levels = {line.get_label(): line.get_ydata()[0] for line in curve.ax.get_lines()[1:]}
+    assert levels == {"uniform guess": 9.2, "by frequency": 7.5}
+    assert [t.get_text() for t in curve.ax.get_legend().get_texts()] == ["loss", "uniform guess", "by frequency"]
+
+
 def test_scatter_words_with_groups_labels_only_the_groups_words_without_overlap():
     import matplotlib.pyplot as plt
     import numpy as np
