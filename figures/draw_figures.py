@@ -176,6 +176,39 @@ def glove_weighting() -> None:
     save(fig, "glove_weighting")
 
 
+def glove_factorisation() -> None:
+    """GloVe as a matrix factorisation: seen cells of log X ~ V U^T plus the two biases."""
+    fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
+    rng = np.random.default_rng(3)
+    n, cell = 6, 0.5
+    seen = rng.random((n, n)) < 0.45
+    np.fill_diagonal(seen, True)
+
+    def grid(x0, y0, rows, cols, fill, label, sub):
+        for r in range(rows):
+            for c in range(cols):
+                color = fill(r, c)
+                ax.add_patch(plt.Rectangle((x0 + c * cell, y0 + (rows - 1 - r) * cell), cell, cell,
+                                           facecolor=color, edgecolor=INK if color != "white" else FADED,
+                                           linewidth=0.8))
+        ax.text(x0 + cols * cell / 2, y0 - 0.35, label, ha="center", va="top", fontsize=10.5, color=INK)
+        ax.text(x0 + cols * cell / 2, y0 - 0.85, sub, ha="center", va="top", fontsize=9, color="#666666")
+
+    grid(0, 0.5, n, n, lambda r, c: CONTEXT if seen[r, c] else "white", "log x_ij",
+         "V x V: only seen cells count")
+    ax.text(3.55, 2.0, "≈", ha="center", va="center", fontsize=22, color=INK)
+    grid(4.3, 0.5, n, 2, lambda r, c: CENTER, "v_i", "V x d")
+    ax.text(5.65, 2.0, "×", ha="center", va="center", fontsize=16, color=INK)
+    grid(6.2, 1.75, 2, n, lambda r, c: CENTER, "u_j (transposed)", "d x V")
+    ax.text(9.75, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
+    grid(10.2, 0.5, n, 1, lambda r, c: PLAIN, "b_i", "one per row")
+    ax.text(11.15, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
+    grid(11.6, 1.75, 1, n, lambda r, c: PLAIN, "c_j", "one per column")
+    ax.text(0.0, 3.75, "blank cells: pairs never seen together, log 0 undefined, left out of the loss",
+            ha="left", va="center", fontsize=9, color="#555555")
+    save(fig, "glove_factorisation")
+
+
 # --- word2vec -------------------------------------------------------------------------
 
 def sgns_pair() -> None:
@@ -553,8 +586,8 @@ def allreduce_sparse_dense() -> None:
     save(fig, "allreduce_sparse_dense")
 
 
-FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, sgns_pair, subsampling,
-           cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
+FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, glove_factorisation, sgns_pair,
+           subsampling, cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
            analogy_offsets, cosine_vs_dot, paired_bootstrap, shared_noise_blocks, allreduce_step,
            allreduce_sparse_dense]
 
