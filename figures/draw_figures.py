@@ -181,7 +181,8 @@ def glove_factorisation() -> None:
     fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
     rng = np.random.default_rng(3)
     n, cell = 6, 0.5
-    seen = rng.random((n, n)) < 0.45
+    seen = rng.random((n, n)) < 0.3
+    seen = seen | seen.T  # the counts are symmetric
     np.fill_diagonal(seen, True)
 
     def grid(x0, y0, rows, cols, fill, label, sub):
