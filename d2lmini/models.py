@@ -94,10 +94,13 @@ class SkipGram(nn.Module):
     """Skip-gram: a center embedding ``v`` and a context embedding ``u`` per word.
 
     ``forward(center, contexts_negatives)`` takes ids of shape ``(batch, 1)``
-    and ``(batch, max_len)`` and returns the scores ``v_c . u_o`` of shape
-    ``(batch, 1, max_len)``; ``sigmoid(score)`` is the predicted probability
-    that ``o`` occurs in the context of ``c``. Embeddings start Xavier-uniform,
-    as in d2l.
+    and ``(batch, n)``: each row holds the ``n`` words scored against its
+    center. In this book's pair rows that is one context and its noise words;
+    in d2l's batches, all of a center's contexts and noise words, padded to
+    the longest row. It returns the scores ``v_c . u_o`` of shape
+    ``(batch, 1, n)``; ``sigmoid(score)`` is the predicted probability that
+    ``o`` occurs in the context of ``c``. Embeddings start Xavier-uniform, as
+    in d2l.
     """
 
     def __init__(self, vocab_size: int, embed_size: int) -> None:
@@ -112,11 +115,11 @@ class SkipGram(nn.Module):
         # index_select: its backward (index_add_) is faster on the CPU than the Embedding's.
         v = self.center.weight.index_select(0, center.reshape(-1)).view(*center.shape, -1)  # (batch, 1, embed)
         u = self.context.weight.index_select(0, contexts_negatives.reshape(-1)).view(
-            *contexts_negatives.shape, -1)  # (batch, max_len, embed)
+            *contexts_negatives.shape, -1)  # (batch, n, embed)
         # The dot products v . u as multiply-and-sum: d2l's bmm of (1 x embed) by
-        # (embed x max_len) matrices gives the same numbers, through many tiny
+        # (embed x n) matrices gives the same numbers, through many tiny
         # matrix products instead of one elementwise pass.
-        return (u * v).sum(-1).unsqueeze(1)  # (batch, 1, max_len)
+        return (u * v).sum(-1).unsqueeze(1)  # (batch, 1, n)
 
     @property
     def vocab_size(self) -> int:
@@ -305,7 +308,7 @@ class FastText(nn.Module):
 def sigmoid_bce_loss(pred: torch.Tensor, label: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Binary cross-entropy on logits, averaged over the unmasked entries of each row.
 
-    ``pred``, ``label`` and ``mask`` have shape ``(batch, max_len)``; padded
+    ``pred``, ``label`` and ``mask`` have shape ``(batch, n)``; padded
     entries (mask 0) count neither in the sum nor in the number averaged over.
     Returns one loss per row, shape ``(batch,)``.
     """
