@@ -16,6 +16,8 @@ import numpy as np
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from . import _checks
+
 __all__ = ["show_source", "glue", "scatter_words", "plot_differences", "plot_differences_by_test", "LiveCurve"]
 
 BENCHMARK_TITLES = {"wordsim353": "WordSim-353", "simlex999": "SimLex-999", "analogy": "analogies"}
@@ -282,8 +284,9 @@ class LiveCurve:
     calls :meth:`close`), the figure is drawn once more without them, so the
     one left on the page is a clean plot. Redraws are throttled to one per
     ``min_interval`` seconds, except at the end of each epoch. Outside a
-    notebook it only records. ``references`` draws fixed levels to compare the
-    curve with, such as the loss of a guess, as dashed lines named in the legend.
+    notebook it only records. ``references`` maps names to fixed levels to
+    compare the curve with, such as the loss of a guess: grey lines (dashed,
+    dotted, then dash-dotted, in the dict's order) named in the legend.
     """
 
     def __init__(
@@ -297,7 +300,8 @@ class LiveCurve:
         references: dict[str, float] | None = None,
     ) -> None:
         self.num_epochs, self.xlabel, self.ylabel, self.yscale = num_epochs, xlabel, ylabel, yscale
-        self.references = {name: float(level) for name, level in (references or {}).items()}
+        self.references = {name: _checks.real(f"references[{name!r}]", level)
+                            for name, level in (references or {}).items()}
         self.min_interval = min_interval
         self.series: dict[str, tuple[list[float], list[float]]] = {}
         self.fig, self.ax = plt.subplots(figsize=figsize)

@@ -73,6 +73,13 @@ def test_live_curve_draws_its_reference_levels_in_the_legend():
     assert [t.get_text() for t in curve.ax.get_legend().get_texts()] == ["loss", "uniform guess", "by frequency"]
 
 
+def test_live_curve_refuses_a_reference_level_that_is_not_a_number():
+    from d2lmini.plotting import LiveCurve
+
+    with pytest.raises(TypeError, match=r"references\['guess'\] must be a real number, got 'high'"):
+        LiveCurve(references={"guess": "high"})
+
+
 def test_scatter_words_with_groups_labels_only_the_groups_words_without_overlap():
     import matplotlib.pyplot as plt
     import numpy as np
