@@ -13,6 +13,7 @@ Run from the repository root after changing a figure:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -159,7 +160,11 @@ def glove_weighting() -> None:
     x = torch.linspace(0, 200, 401)
     h = glove_weight(x, x_max=100, alpha=0.75).numpy()
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.plot(x.numpy(), h, color=INK, linewidth=2)
+    for alpha, style in ((0.5, ":"), (1.0, "--")):
+        ax.plot(x.numpy(), glove_weight(x, x_max=100, alpha=alpha).numpy(), color="#777777", linewidth=1.2,
+                linestyle=style, label=f"α = {alpha:g}")
+    ax.plot(x.numpy(), h, color=INK, linewidth=2, label="α = 0.75 (the paper's)")
+    ax.legend(loc="lower right", fontsize=9, frameon=False)
     ax.axvspan(0, 10, color=CONTEXT, alpha=0.35)
     ax.axvspan(100, 200, color=CENTER, alpha=0.35)
     ax.annotate("rare pairs (small counts):\nnoisy, so a small weight", xy=(4, 0.1), xytext=(12, 0.85),
@@ -176,25 +181,29 @@ def glove_weighting() -> None:
     save(fig, "glove_weighting")
 
 
+def matrix_grid(ax, x0: float, y0: float, rows: int, cols: int, fill, label: str, sub: str,
+                cell: float = 0.5) -> None:
+    """A matrix drawn as a grid of cells, coloured by fill(row, col), with a label and a note below."""
+    for r in range(rows):
+        for c in range(cols):
+            color = fill(r, c)
+            ax.add_patch(plt.Rectangle((x0 + c * cell, y0 + (rows - 1 - r) * cell), cell, cell,
+                                       facecolor=color, edgecolor=INK if color != "white" else FADED,
+                                       linewidth=0.8))
+    ax.text(x0 + cols * cell / 2, y0 - 0.35, label, ha="center", va="top", fontsize=10.5, color=INK)
+    ax.text(x0 + cols * cell / 2, y0 - 0.85, sub, ha="center", va="top", fontsize=9, color="#666666")
+
+
 def glove_factorisation() -> None:
     """GloVe as a matrix factorisation: seen cells of log X ~ V U^T plus the two biases."""
     fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
     rng = np.random.default_rng(3)
-    n, cell = 6, 0.5
+    n = 6
     seen = rng.random((n, n)) < 0.3
     seen = seen | seen.T  # the counts are symmetric
     np.fill_diagonal(seen, True)
 
-    def grid(x0, y0, rows, cols, fill, label, sub):
-        for r in range(rows):
-            for c in range(cols):
-                color = fill(r, c)
-                ax.add_patch(plt.Rectangle((x0 + c * cell, y0 + (rows - 1 - r) * cell), cell, cell,
-                                           facecolor=color, edgecolor=INK if color != "white" else FADED,
-                                           linewidth=0.8))
-        ax.text(x0 + cols * cell / 2, y0 - 0.35, label, ha="center", va="top", fontsize=10.5, color=INK)
-        ax.text(x0 + cols * cell / 2, y0 - 0.85, sub, ha="center", va="top", fontsize=9, color="#666666")
-
+    grid = partial(matrix_grid, ax)
     grid(0, 0.5, n, n, lambda r, c: CONTEXT if seen[r, c] else "white", "log x_ij",
          "V x V: only seen cells count")
     ax.text(3.55, 2.0, "≈", ha="center", va="center", fontsize=22, color=INK)
@@ -208,6 +217,58 @@ def glove_factorisation() -> None:
     ax.text(0.0, 3.75, "blank cells: pairs never seen together, log 0 undefined, left out of the loss",
             ha="left", va="center", fontsize=9, color="#555555")
     save(fig, "glove_factorisation")
+
+
+def glove_full_matrix() -> None:
+    """The simplified GloVe: every cell of A = log(x + 0.5) ~ W W^T plus one bias per row and per column."""
+    fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
+    n = 6
+    grid = partial(matrix_grid, ax)
+    grid(0, 0.5, n, n, lambda r, c: CONTEXT, "A_ij = log(x_ij + 0.5)", "V x V: every cell counts")
+    ax.text(3.55, 2.0, "≈", ha="center", va="center", fontsize=22, color=INK)
+    grid(4.3, 0.5, n, 2, lambda r, c: CENTER, "W", "V x d")
+    ax.text(5.65, 2.0, "×", ha="center", va="center", fontsize=16, color=INK)
+    grid(6.2, 1.75, 2, n, lambda r, c: CENTER, "W transposed", "the same W")
+    ax.text(9.75, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
+    grid(10.2, 0.5, n, 1, lambda r, c: PLAIN, "b_i", "one per row")
+    ax.text(11.15, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
+    grid(11.6, 1.75, 1, n, lambda r, c: PLAIN, "b_j", "the same b")
+    ax.text(0.0, 3.75, "no blank cells: the 0.5 makes every log finite, and no weighting function",
+            ha="left", va="center", fontsize=9, color="#555555")
+    save(fig, "glove_full_matrix")
+
+
+def central_difference() -> None:
+    """The slope of the chord from theta - eps to theta + eps estimates the derivative at theta."""
+    theta, eps = 1.0, 0.6
+    loss = lambda t: 0.35 * t ** 3 - 0.6 * t ** 2 + 0.9  # noqa: E731  (any smooth curve will do)
+    slope = lambda t: 1.05 * t ** 2 - 1.2 * t  # noqa: E731
+    t = np.linspace(-0.1, 2.3, 200)
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.plot(t, loss(t), color=INK, linewidth=2, label="the loss L as one parameter moves")
+    tangent = loss(theta) + slope(theta) * (t - theta)
+    ax.plot(t, tangent, color=CENTER, linewidth=2, label="tangent: slope dL/dθ (the formula)")
+    left, right = theta - eps, theta + eps
+    chord = (loss(right) - loss(left)) / (2 * eps)
+    ax.plot(t, loss(theta) + chord * (t - theta), color=CONTEXT, linewidth=2, linestyle="--",
+            label="chord: (L(θ+ε) − L(θ−ε)) / 2ε")
+    ax.plot([left, right], [loss(left), loss(right)], "o", color=CONTEXT, markersize=7)
+    ax.plot([theta], [loss(theta)], "o", color=CENTER, markersize=7)
+    for x, name in ((left, "θ − ε"), (theta, "θ"), (right, "θ + ε")):
+        ax.axvline(x, color=FADED, linewidth=0.8, zorder=0)
+        ax.text(x, 0.12, name, ha="center", fontsize=10)
+    ax.text(2.28, 0.3, "as ε shrinks, the two slopes\nagree up to an error of order ε²", ha="right",
+            fontsize=9.5, color="#555555")
+    ax.set_ylim(0, 1.6)
+    ax.set_xlim(-0.1, 2.3)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("one entry θ of W or b")
+    ax.set_ylabel("loss")
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    save(fig, "central_difference")
 
 
 # --- word2vec -------------------------------------------------------------------------
@@ -283,6 +344,37 @@ def cbow_vs_skipgram() -> None:
     ax.text(9.4, -0.35, "one prediction per center word", ha="center", fontsize=9.5)
     ax.plot([5.8, 5.8], [-0.5, 4.6], color=FADED, linewidth=1)
     save(fig, "cbow_vs_skipgram")
+
+
+def softmax_vs_sampling() -> None:
+    """The full softmax scores every word of the vocabulary; negative sampling, the true context and K noise words."""
+    fig, ax = canvas(10, 4.6, (-0.4, 13.4), (-1.2, 5.4))
+    vocabulary = ["the", "a", "stock", "pilot", "toy", "ounces", "shares", "…"]
+    panels = ((0.0, "full softmax", "every word of V scored and normalised:\n|V| dot products per pair"),
+              (7.0, "negative sampling", "true context and K = 3 noise words:\nK + 1 dot products per pair"))
+    for panel, (x0, title, note) in enumerate(panels):
+        box(ax, x0 + 0.9, 2.4, "market", CENTER, width=1.6, height=0.6, weight="bold")
+        ax.text(x0 + 0.9, 1.8, "center", ha="center", va="top", fontsize=9, color="#555555")
+        ax.text(x0 + 2.9, 5.1, title, ha="center", fontsize=11.5, weight="bold", color=INK)
+        ax.text(x0 + 2.9, -0.55, note, ha="center", va="top", fontsize=9, color="#555555")
+        for k, word in enumerate(vocabulary):
+            y = 4.5 - k * 0.58
+            if panel == 0:
+                color = CONTEXT if word == "stock" else PLAIN
+                scored = True
+            else:
+                color = CONTEXT if word == "stock" else NOISE if word in ("pilot", "toy", "ounces") else "white"
+                scored = color != "white"
+            edge = INK if scored else FADED
+            box(ax, x0 + 4.4, y, word, color, width=1.3, height=0.44, size=9.5, edge=edge,
+                text_color=INK if scored else FADED)
+            if scored and word != "…":
+                arrow(ax, (x0 + 1.75, 2.4), (x0 + 3.7, y), color=INK if word == "stock" else "#999999", width=0.8)
+        if panel == 0:
+            ax.text(x0 + 5.3, 2.4, "softmax:\nsum over\nall words", ha="left", va="center", fontsize=9)
+        else:
+            ax.text(x0 + 5.3, 2.4, "σ each:\nstock → 1,\nnoise → 0", ha="left", va="center", fontsize=9)
+    save(fig, "softmax_vs_sampling")
 
 
 def huffman_path() -> None:
@@ -588,9 +680,9 @@ def allreduce_sparse_dense() -> None:
 
 
 FIGURES = [sliding_window, cooccurrence_weighting, glove_ratio, glove_weighting, glove_factorisation, sgns_pair,
-           subsampling, cbow_vs_skipgram, huffman_path, char_ngram_figure, fourgram_network, fourgram_windows,
-           analogy_offsets, cosine_vs_dot, paired_bootstrap, shared_noise_blocks, allreduce_step,
-           allreduce_sparse_dense]
+           subsampling, cbow_vs_skipgram, softmax_vs_sampling, huffman_path, char_ngram_figure, fourgram_network,
+           fourgram_windows, glove_full_matrix, central_difference, analogy_offsets, cosine_vs_dot, paired_bootstrap,
+           shared_noise_blocks, allreduce_step, allreduce_sparse_dense]
 
 
 if __name__ == "__main__":
