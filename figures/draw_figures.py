@@ -247,11 +247,11 @@ def central_difference() -> None:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     ax.plot(t, loss(t), color=INK, linewidth=2, label="the loss L as one parameter moves")
     tangent = loss(theta) + slope(theta) * (t - theta)
-    ax.plot(t, tangent, color=CENTER, linewidth=2, label="tangent: slope dL/dθ (the formula)")
+    ax.plot(t, tangent, color=CENTER, linewidth=2, label="tangent at θ: slope dL/dθ (the formula)")
     left, right = theta - eps, theta + eps
     chord = (loss(right) - loss(left)) / (2 * eps)
-    ax.plot(t, loss(theta) + chord * (t - theta), color=CONTEXT, linewidth=2, linestyle="--",
-            label="chord: (L(θ+ε) − L(θ−ε)) / 2ε")
+    ax.plot(t, loss(left) + chord * (t - left), color=CONTEXT, linewidth=2, linestyle="--",
+            label="chord: slope (L(θ+ε) − L(θ−ε)) / 2ε")
     ax.plot([left, right], [loss(left), loss(right)], "o", color=CONTEXT, markersize=7)
     ax.plot([theta], [loss(theta)], "o", color=CENTER, markersize=7)
     for x, name in ((left, "θ − ε"), (theta, "θ"), (right, "θ + ε")):
