@@ -194,48 +194,47 @@ def matrix_grid(ax, x0: float, y0: float, rows: int, cols: int, fill, label: str
     ax.text(x0 + cols * cell / 2, y0 - 0.85, sub, ha="center", va="top", fontsize=9, color="#666666")
 
 
+def factorisation_picture(name: str, cell_colour, labels: tuple[str, ...], notes: tuple[str, ...],
+                          caption: str) -> None:
+    """A 6 x 6 target matrix ~ a tall table times a flat one, plus a bias column and a bias row.
+
+    ``labels`` and ``notes`` name the five blocks in order (target, tall, flat, row biases,
+    column biases); ``cell_colour(r, c)`` colours the target's cells.
+    """
+    fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
+    n = 6
+    grid = partial(matrix_grid, ax)
+    blocks = [(0, 0.5, n, n, cell_colour), (4.3, 0.5, n, 2, lambda r, c: CENTER),
+              (6.2, 1.75, 2, n, lambda r, c: CENTER), (10.2, 0.5, n, 1, lambda r, c: PLAIN),
+              (11.6, 1.75, 1, n, lambda r, c: PLAIN)]
+    for (x, y, rows, cols, fill), label, note in zip(blocks, labels, notes):
+        grid(x, y, rows, cols, fill, label, note)
+    for x, sign, size in ((3.55, "≈", 22), (5.65, "×", 16), (9.75, "+", 16), (11.15, "+", 16)):
+        ax.text(x, 2.0, sign, ha="center", va="center", fontsize=size, color=INK)
+    ax.text(0.0, 3.75, caption, ha="left", va="center", fontsize=9, color="#555555")
+    save(fig, name)
+
+
 def glove_factorisation() -> None:
     """GloVe as a matrix factorisation: seen cells of log X ~ V U^T plus the two biases."""
-    fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
     rng = np.random.default_rng(3)
-    n = 6
-    seen = rng.random((n, n)) < 0.3
+    seen = rng.random((6, 6)) < 0.3
     seen = seen | seen.T  # the counts are symmetric
     np.fill_diagonal(seen, True)
-
-    grid = partial(matrix_grid, ax)
-    grid(0, 0.5, n, n, lambda r, c: CONTEXT if seen[r, c] else "white", "log x_ij",
-         "V x V: only seen cells count")
-    ax.text(3.55, 2.0, "≈", ha="center", va="center", fontsize=22, color=INK)
-    grid(4.3, 0.5, n, 2, lambda r, c: CENTER, "v_i", "V x d")
-    ax.text(5.65, 2.0, "×", ha="center", va="center", fontsize=16, color=INK)
-    grid(6.2, 1.75, 2, n, lambda r, c: CENTER, "u_j (transposed)", "d x V")
-    ax.text(9.75, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
-    grid(10.2, 0.5, n, 1, lambda r, c: PLAIN, "b_i", "one per row")
-    ax.text(11.15, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
-    grid(11.6, 1.75, 1, n, lambda r, c: PLAIN, "c_j", "one per column")
-    ax.text(0.0, 3.75, "blank cells: pairs never seen together, log 0 undefined, left out of the loss",
-            ha="left", va="center", fontsize=9, color="#555555")
-    save(fig, "glove_factorisation")
+    factorisation_picture(
+        "glove_factorisation", lambda r, c: CONTEXT if seen[r, c] else "white",
+        ("log x_ij", "v_i", "u_j (transposed)", "b_i", "c_j"),
+        ("V x V: only seen cells count", "V x d", "d x V", "one per row", "one per column"),
+        "blank cells: pairs never seen together, log 0 undefined, left out of the loss")
 
 
 def glove_full_matrix() -> None:
     """The simplified GloVe: every cell of A = log(x + 0.5) ~ W W^T plus one bias per row and per column."""
-    fig, ax = canvas(10, 3.4, (-0.3, 15.6), (-1.4, 4.0))
-    n = 6
-    grid = partial(matrix_grid, ax)
-    grid(0, 0.5, n, n, lambda r, c: CONTEXT, "A_ij = log(x_ij + 0.5)", "V x V: every cell counts")
-    ax.text(3.55, 2.0, "≈", ha="center", va="center", fontsize=22, color=INK)
-    grid(4.3, 0.5, n, 2, lambda r, c: CENTER, "W", "V x d")
-    ax.text(5.65, 2.0, "×", ha="center", va="center", fontsize=16, color=INK)
-    grid(6.2, 1.75, 2, n, lambda r, c: CENTER, "W transposed", "the same W")
-    ax.text(9.75, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
-    grid(10.2, 0.5, n, 1, lambda r, c: PLAIN, "b_i", "one per row")
-    ax.text(11.15, 2.0, "+", ha="center", va="center", fontsize=16, color=INK)
-    grid(11.6, 1.75, 1, n, lambda r, c: PLAIN, "b_j", "the same b")
-    ax.text(0.0, 3.75, "no blank cells: the 0.5 makes every log finite, and no weighting function",
-            ha="left", va="center", fontsize=9, color="#555555")
-    save(fig, "glove_full_matrix")
+    factorisation_picture(
+        "glove_full_matrix", lambda r, c: CONTEXT,
+        ("A_ij = log(x_ij + 0.5)", "W", "W transposed", "b_i", "b_j"),
+        ("V x V: every cell counts", "V x d", "the same W", "one per row", "the same b"),
+        "no blank cells: the 0.5 makes every log finite, and no weighting function")
 
 
 def central_difference() -> None:
