@@ -171,8 +171,8 @@ def glove_weighting() -> None:
                 fontsize=9.5, va="center", arrowprops={"arrowstyle": "-|>", "color": "#555555"})
     ax.text(150, 0.55, "frequent pairs:\nweight capped at 1,\nso no single pair\ndominates the loss",
             fontsize=9.5, ha="center", va="center")
-    ax.set_xlabel("co-occurrence count $x_{ij}$ (each pair weighted by 1 / distance)")
-    ax.set_ylabel("weight $h(x_{ij})$")
+    ax.set_xlabel("co-occurrence count $x_{ik}$ (each pair weighted by 1 / distance)")
+    ax.set_ylabel("weight $h(x_{ik})$")
     ax.set_xlim(0, 200)
     ax.set_ylim(0, 1.1)
     ax.text(101, 1.03, "$x_{\\max} = 100$", fontsize=9.5)
@@ -223,7 +223,7 @@ def glove_factorisation() -> None:
     np.fill_diagonal(seen, True)
     factorisation_picture(
         "glove_factorisation", lambda r, c: CONTEXT if seen[r, c] else "white",
-        ("log x_ij", "v_i", "u_j (transposed)", "b_i", "c_j"),
+        ("log x_ik", "v_i", "u_k (transposed)", "b_i", "c_k"),
         ("V x V: only seen cells count", "V x d", "d x V", "one per row", "one per column"),
         "blank cells: pairs never seen together, log 0 undefined, left out of the loss")
 
