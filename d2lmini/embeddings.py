@@ -170,11 +170,13 @@ class Embeddings:
         return evaluate_word_pairs(self, path, delimiter, case_insensitive, restrict_vocab)
 
     def evaluate_word_analogies(self, path: str | os.PathLike, case_insensitive: bool = True,
-                                restrict_vocab: int = 300000, batch_size: int = 1024) -> tuple[float, list[dict]]:
-        """gensim's ``evaluate_word_analogies``: see :func:`d2lmini.evaluation.evaluate_word_analogies`."""
+                                restrict_vocab: int = 300000, batch_size: int = 1024,
+                                method: str = "3cosadd") -> tuple[float, list[dict]]:
+        """gensim's ``evaluate_word_analogies``: see :func:`d2lmini.evaluation.evaluate_word_analogies`
+        (``method="only_c"``: Linzen's baseline, the word nearest to ``c``)."""
         from .evaluation import evaluate_word_analogies
 
-        return evaluate_word_analogies(self, path, case_insensitive, restrict_vocab, batch_size)
+        return evaluate_word_analogies(self, path, case_insensitive, restrict_vocab, batch_size, method)
 
     def save_word2vec_format(self, path: str | os.PathLike) -> None:
         """Write the word2vec text format (a ``count dim`` header, then ``word v1 v2 ...``).

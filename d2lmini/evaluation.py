@@ -21,7 +21,7 @@ from .embeddings import Embeddings
 
 __all__ = ["BENCHMARK_FILES", "benchmark_path", "pair_words", "word_pair_similarities", "evaluate_word_pairs",
            "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
-           "Difference", "paired_bootstrap", "compare"]
+           "Difference", "paired_bootstrap", "compare", "analogy_outcomes"]
 
 BENCHMARK_FILES = {
     "wordsim353": "wordsim353.tsv",
@@ -291,7 +291,7 @@ def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confid
 
 def evaluate_word_analogies(
     vectors: Embeddings, path: str | os.PathLike, case_insensitive: bool = True, restrict_vocab: int = 300000,
-    batch_size: int = 1024,
+    batch_size: int = 1024, method: str = "3cosadd",
 ) -> tuple[float, list[dict]]:
     """Accuracy on analogy questions ``a b c d`` ("a is to b as c is to d"), as gensim computes it.
 
@@ -299,6 +299,11 @@ def evaluate_word_analogies(
     question words excluded; questions with a word outside the vocabulary
     are skipped and counted. Questions are answered in batches (one
     matrix product each), not one by one.
+
+    ``method="only_c"`` answers instead with the word nearest to ``c``
+    alone, the three question words excluded: Linzen's (2016) baseline,
+    which shows how many answers the offset ``b - a`` adds to what the
+    neighbourhood of ``c`` already gives.
 
     Returns:
         ``(accuracy, sections)``: accuracy over the questions answered, and
@@ -308,6 +313,7 @@ def evaluate_word_analogies(
     """
     vectors = _check_embeddings(vectors)
     batch_size = _checks.integer("batch_size", batch_size, 1)
+    method = _checks.choice("method", method, ("3cosadd", "only_c"))
     table = _lookup_table(vectors, case_insensitive, restrict_vocab)
     norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)  # noqa: E731
     sections: list[dict] = []
@@ -331,7 +337,7 @@ def evaluate_word_analogies(
     for start in range(0, len(questions), batch_size):
         chunk = questions[start:start + batch_size]
         ids = np.array([[table[w] for w in q] for _, q in chunk])
-        query = unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
+        query = unit[ids[:, 2]] if method == "only_c" else unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
         scores = query @ unit.T
         scores[np.arange(len(chunk))[:, None], ids[:, :3]] = -np.inf
         for (section, question), best in zip(chunk, np.argmax(scores, axis=1)):
@@ -396,12 +402,21 @@ def similarity_scores(vectors: Embeddings | list[Embeddings], intervals: bool = 
     return results
 
 
-def _analogy_outcomes(runs: list[Embeddings]) -> tuple[np.ndarray, int]:
-    """``(runs, questions)`` booleans, one per analogy question every run answers, and how many were skipped."""
+def analogy_outcomes(vectors: Embeddings | list[Embeddings], method: str = "3cosadd") -> tuple[np.ndarray, int]:
+    """Which Google analogy questions each run answers right: a ``(runs, questions)`` array of 0 and 1.
+
+    The columns are the distinct questions the runs can ask (a question
+    repeated in the file counts once), in a fixed (sorted) order. So two
+    calls on runs with the same words, with either ``method`` of
+    :func:`evaluate_word_analogies`, give columns that pair item by item
+    (for :func:`paired_bootstrap`). Also returns how many questions were
+    skipped for a word outside the vocabulary.
+    """
+    runs = _runs(vectors)
     path = benchmark_path("google_analogies")
     answered = []
     for run in runs:
-        _, sections = evaluate_word_analogies(run, path)
+        _, sections = evaluate_word_analogies(run, path, method=method)
         total = sections[-1]
         answered.append(({tuple(q) for q in total["correct"]}, {tuple(q) for q in total["incorrect"]}))
     asked = sorted(set.union(*(c | i for c, i in answered)))
@@ -420,7 +435,7 @@ def evaluate(vectors: Embeddings | list[Embeddings], intervals: bool = False) ->
     """
     runs = _runs(vectors)
     results = similarity_scores(runs, intervals)
-    outcomes, skipped = _analogy_outcomes(runs)
+    outcomes, skipped = analogy_outcomes(runs)
     answered = outcomes.shape[1]
     accuracies = [float(run.mean()) if answered else 0.0 for run in outcomes]
     results["analogy_accuracy"] = float(np.mean(accuracies))
@@ -448,7 +463,7 @@ def compare(a: Embeddings | list[Embeddings], b: Embeddings | list[Embeddings], 
     shared = common_vocabulary(*runs_a, *runs_b)
     runs_a, runs_b = shared[:len(runs_a)], shared[len(runs_a):]
     if benchmark == "analogy":
-        outcomes, _ = _analogy_outcomes(runs_a + runs_b)
+        outcomes, _ = analogy_outcomes(runs_a + runs_b)
         return paired_bootstrap("accuracy", outcomes[:len(runs_a)], outcomes[len(runs_a):],
                                 n_resamples=n_resamples, seed=seed)
     path = benchmark_path(benchmark)

@@ -208,8 +208,10 @@ class Race:
         """Time-to-quality curves, WordSim-353 on ``axes[0]`` and SimLex-999 on ``axes[1]``."""
         for ax, key, title in zip(axes, SCORES, ("WordSim-353", "SimLex-999")):
             ax.plot([p.seconds for p in self.ours], [p.scores[key] for p in self.ours], "o-",
-                    label="ours: d2lmini fast, after each epoch")
+                    label="ours, after each epoch")
+            # hollow squares, so that a point of ours behind one stays visible
             ax.plot([p.seconds for p in self.gensim], [p.scores[key] for p in self.gensim], "s", markersize=8,
+                    markerfacecolor="none", markeredgewidth=1.5,
                     label="gensim, one run each for " + ", ".join(str(p.epochs) for p in self.gensim) + " epochs")
             for p in self.gensim:
                 ax.annotate(f"{p.epochs}", (p.seconds, p.scores[key]), textcoords="offset points", xytext=(6, -10))

@@ -80,6 +80,47 @@ def test_analogy_on_a_hand_made_embedding(tmp_path):
         emb.evaluate_word_analogies(bad)
 
 
+def test_only_c_answers_with_the_nearest_word_to_c(vectors, keyed):
+    """Linzen's baseline against gensim's nearest neighbours of c, a and b left out."""
+    path = evaluation.benchmark_path("google_analogies")
+    _, sections = vectors.evaluate_word_analogies(path, case_insensitive=False, method="only_c")
+    correct = {tuple(q) for q in sections[-1]["correct"]}
+    asked = sections[-1]["correct"] + sections[-1]["incorrect"]
+    assert len(asked) > 300
+    for a, b, c, d in asked[::len(asked) // 300]:
+        nearest = next(w for w, _ in keyed.most_similar(positive=[c], topn=3) if w not in (a, b))
+        assert ((a, b, c, d) in correct) == (nearest == d)
+
+
+def test_only_c_differs_from_the_offset_where_it_should(tmp_path):
+    # "girl" is the nearest word to "woman", but the offset king - man + woman lands on "queen"
+    emb = Embeddings(["king", "queen", "man", "woman", "girl"],
+                     [[1.0, 0.0, 0.0], [0.7, 0.0, 0.7], [0.0, 1.0, 0.0], [0.0, 0.7, 0.7], [0.0, 0.6, 0.8]])
+    questions = tmp_path / "q.txt"
+    questions.write_text(": royal\nman king woman queen\n")
+    assert emb.evaluate_word_analogies(questions)[0] == 1.0
+    assert emb.evaluate_word_analogies(questions, method="only_c")[0] == 0.0
+    with pytest.raises(ValueError, match="method must be one of"):
+        emb.evaluate_word_analogies(questions, method="3cosmul")
+
+
+def test_analogy_outcomes_pair_the_two_methods_question_by_question(vectors):
+    runs = [vectors, Embeddings(vectors.words, vectors.vectors[::-1].copy())]
+    offset, skipped = evaluation.analogy_outcomes(runs)
+    only_c, skipped_c = evaluation.analogy_outcomes(runs, method="only_c")
+    assert offset.shape == only_c.shape and offset.shape[0] == 2 and skipped == skipped_c
+    path = evaluation.benchmark_path("google_analogies")
+
+    def distinct_accuracy(run, method):  # each distinct question once, as analogy_outcomes counts
+        total = run.evaluate_word_analogies(path, method=method)[1][-1]
+        right = {tuple(q) for q in total["correct"]}
+        return len(right) / len(right | {tuple(q) for q in total["incorrect"]})
+
+    for run, row, row_c in zip(runs, offset, only_c):
+        assert row.mean() == pytest.approx(distinct_accuracy(run, "3cosadd"))
+        assert row_c.mean() == pytest.approx(distinct_accuracy(run, "only_c"))
+
+
 def test_cosmul_and_doesnt_match_agree_with_gensim(vectors, keyed):
     words = vectors.words[:3]
     ours = vectors.most_similar_cosmul(positive=words[:2], negative=words[2:3], topn=5)
