@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _checks, _files
+from .evaluation import evaluate_word_analogies, evaluate_word_pairs
 
 __all__ = ["Embeddings"]
 
@@ -44,6 +45,11 @@ class Embeddings:
         self.key_to_index = {w: i for i, w in enumerate(words)}
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self._unit = vectors / np.maximum(norms, 1e-12)
+
+    @property
+    def unit_vectors(self) -> np.ndarray:
+        """The vectors scaled to length 1, one row per word (cosine similarity is their dot product)."""
+        return self._unit
 
     @classmethod
     def from_vocab(cls, vocab, vectors, drop_unk: bool = True) -> Embeddings:
@@ -165,8 +171,6 @@ class Embeddings:
     def evaluate_word_pairs(self, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
                             restrict_vocab: int = 300000):
         """gensim's ``evaluate_word_pairs``: see :func:`d2lmini.evaluation.evaluate_word_pairs`."""
-        from .evaluation import evaluate_word_pairs
-
         return evaluate_word_pairs(self, path, delimiter, case_insensitive, restrict_vocab)
 
     def evaluate_word_analogies(self, path: str | os.PathLike, case_insensitive: bool = True,
@@ -174,8 +178,6 @@ class Embeddings:
                                 method: str = "3cosadd") -> tuple[float, list[dict]]:
         """gensim's ``evaluate_word_analogies``: see :func:`d2lmini.evaluation.evaluate_word_analogies`
         (``method="only_c"``: Linzen's baseline, the word nearest to ``c``)."""
-        from .evaluation import evaluate_word_analogies
-
         return evaluate_word_analogies(self, path, case_insensitive, restrict_vocab, batch_size, method)
 
     def save_word2vec_format(self, path: str | os.PathLike) -> None:

@@ -5,6 +5,8 @@ pairs scored for similarity, which penalises mere association) and Google's
 analogy questions (19,544 questions in 14 sections) are in the ``gensim``
 wheel under ``gensim/test/test_data``; installing gensim is all it takes.
 :class:`~d2lmini.Embeddings` offers these functions under gensim's method names.
+The functions here score any :class:`WordVectors`: words, their vectors and
+unit vectors, as :class:`~d2lmini.Embeddings` holds them.
 """
 
 from __future__ import annotations
@@ -12,16 +14,27 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from scipy import stats
 
 from . import _checks
-from .embeddings import Embeddings
 
 __all__ = ["BENCHMARK_FILES", "benchmark_path", "pair_words", "word_pair_similarities", "evaluate_word_pairs",
            "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
-           "Difference", "paired_bootstrap", "compare", "analogy_outcomes"]
+           "Difference", "paired_bootstrap", "compare", "analogy_outcomes", "WordVectors"]
+
+class WordVectors(Protocol):
+    """What the benchmarks read of a model's vectors (:class:`~d2lmini.Embeddings` is one).
+
+    ``common_vocabulary`` also builds new ones as ``type(vectors)(words, vectors)``.
+    """
+
+    words: list[str]  # most frequent first, as gensim orders its keys
+    vectors: np.ndarray  # (len(words), dim)
+    unit_vectors: np.ndarray  # the rows of vectors scaled to length 1
+
 
 BENCHMARK_FILES = {
     "wordsim353": "wordsim353.tsv",
@@ -45,14 +58,14 @@ def benchmark_path(name: str) -> Path:
     return path
 
 
-def _check_embeddings(vectors) -> Embeddings:
-    if not isinstance(vectors, Embeddings):
+def _check_embeddings(vectors) -> WordVectors:
+    if not all(hasattr(vectors, name) for name in ("words", "vectors", "unit_vectors")):
         raise TypeError(f"vectors must be d2lmini.Embeddings, got {type(vectors).__name__}; "
                         "wrap a model's vectors with Embeddings.from_model(model, vocab)")
     return vectors
 
 
-def _lookup_table(vectors: Embeddings, case_insensitive: bool, restrict_vocab: int) -> dict[str, int]:
+def _lookup_table(vectors: WordVectors, case_insensitive: bool, restrict_vocab: int) -> dict[str, int]:
     # As gensim: among the first restrict_vocab words, the most frequent (first) spelling wins.
     keys = vectors.words[:_checks.integer("restrict_vocab", restrict_vocab, 1)]
     if case_insensitive:
@@ -83,7 +96,7 @@ def pair_words(name: str, lowercase: bool = True) -> set[str]:
 
 
 def word_pair_similarities(
-    vectors: Embeddings, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
+    vectors: WordVectors, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
     restrict_vocab: int = 300000,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The human scores and the model's cosine similarities of a word-pair file's pairs in vocabulary.
@@ -97,7 +110,7 @@ def word_pair_similarities(
     """
     vectors = _check_embeddings(vectors)
     table = _lookup_table(vectors, case_insensitive, restrict_vocab)
-    unit = vectors._unit
+    unit = vectors.unit_vectors
     gold, model, oov = [], [], 0
     for a, b, score in _read_pairs(path, delimiter):
         if case_insensitive:
@@ -111,7 +124,7 @@ def word_pair_similarities(
 
 
 def evaluate_word_pairs(
-    vectors: Embeddings, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
+    vectors: WordVectors, path: str | os.PathLike, delimiter: str = "\t", case_insensitive: bool = True,
     restrict_vocab: int = 300000,
 ):
     """Correlation of cosine similarities with human judgements, as gensim computes it.
@@ -290,7 +303,7 @@ def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confid
 
 
 def evaluate_word_analogies(
-    vectors: Embeddings, path: str | os.PathLike, case_insensitive: bool = True, restrict_vocab: int = 300000,
+    vectors: WordVectors, path: str | os.PathLike, case_insensitive: bool = True, restrict_vocab: int = 300000,
     batch_size: int = 1024, method: str = "3cosadd",
 ) -> tuple[float, list[dict]]:
     """Accuracy on analogy questions ``a b c d`` ("a is to b as c is to d"), as gensim computes it.
@@ -333,7 +346,7 @@ def evaluate_word_analogies(
                 continue
             questions.append((len(sections) - 1, tuple(words)))
     keys = np.array([norm(w) for w in vectors.words[:restrict_vocab]], dtype=object)
-    unit = vectors._unit[:restrict_vocab]
+    unit = vectors.unit_vectors[:restrict_vocab]
     for start in range(0, len(questions), batch_size):
         chunk = questions[start:start + batch_size]
         ids = np.array([[table[w] for w in q] for _, q in chunk])
@@ -352,7 +365,7 @@ def evaluate_word_analogies(
     return (len(total["correct"]) / answered if answered else 0.0), sections
 
 
-def common_vocabulary(*models: Embeddings) -> list[Embeddings]:
+def common_vocabulary(*models: WordVectors) -> list[WordVectors]:
     """Each model restricted to the words all of them have (in its own order), so that every
     model is scored on the same benchmark items."""
     models = [_check_embeddings(m) for m in models]
@@ -360,11 +373,11 @@ def common_vocabulary(*models: Embeddings) -> list[Embeddings]:
     restricted = []
     for m in models:
         rows = [i for i, w in enumerate(m.words) if w in shared]
-        restricted.append(Embeddings([m.words[i] for i in rows], m.vectors[rows]))
+        restricted.append(type(m)([m.words[i] for i in rows], m.vectors[rows]))
     return restricted
 
 
-def _runs(vectors) -> list[Embeddings]:
+def _runs(vectors) -> list[WordVectors]:
     """One model's runs: an Embeddings, or a non-empty sequence of them with the same words."""
     runs = list(vectors) if isinstance(vectors, (list, tuple)) else [vectors]
     if not runs:
@@ -376,7 +389,7 @@ def _runs(vectors) -> list[Embeddings]:
     return runs
 
 
-def similarity_scores(vectors: Embeddings | list[Embeddings], intervals: bool = False) -> dict:
+def similarity_scores(vectors: WordVectors | list[WordVectors], intervals: bool = False) -> dict:
     """Spearman correlations on WordSim-353 and SimLex-999 (the pairs in the vocabulary), with coverage.
 
     ``vectors`` is one model, or several runs of one model (seeds) with the
@@ -402,7 +415,7 @@ def similarity_scores(vectors: Embeddings | list[Embeddings], intervals: bool = 
     return results
 
 
-def analogy_outcomes(vectors: Embeddings | list[Embeddings], method: str = "3cosadd") -> tuple[np.ndarray, int]:
+def analogy_outcomes(vectors: WordVectors | list[WordVectors], method: str = "3cosadd") -> tuple[np.ndarray, int]:
     """Which Google analogy questions each run answers right: a ``(runs, questions)`` array of 0 and 1.
 
     The columns are the distinct questions the runs can ask (a question
@@ -423,7 +436,7 @@ def analogy_outcomes(vectors: Embeddings | list[Embeddings], method: str = "3cos
     return np.array([[q in correct for q in asked] for correct, _ in answered], dtype=float), total["oov"]
 
 
-def evaluate(vectors: Embeddings | list[Embeddings], intervals: bool = False) -> dict:
+def evaluate(vectors: WordVectors | list[WordVectors], intervals: bool = False) -> dict:
     """Spearman correlations on WordSim-353 and SimLex-999 and Google-analogy accuracy,
     each with its coverage (share of items in the vocabulary), and with
     ``intervals=True`` the 95% bootstrap interval of each (``<name>_interval``).
@@ -446,7 +459,7 @@ def evaluate(vectors: Embeddings | list[Embeddings], intervals: bool = False) ->
     return results
 
 
-def compare(a: Embeddings | list[Embeddings], b: Embeddings | list[Embeddings], benchmark: str,
+def compare(a: WordVectors | list[WordVectors], b: WordVectors | list[WordVectors], benchmark: str,
             n_resamples: int = 2000, seed: int = 0) -> Difference:
     """Model A's score minus model B's on one benchmark, on the items both can answer.
 

@@ -28,10 +28,10 @@ from .corpus import flatten_corpus
 from .embeddings import Embeddings
 from .fast_skipgram import epoch_pairs
 from .huffman import HuffmanTree, huffman_tree
-from .models import CBOW, FastText, HierarchicalSoftmax, SkipGram
+from .models import CBOW, FastText, HierarchicalSoftmax, SkipGram, rng_scope
 from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
 from .subwords import subword_table
-from .training import History, StepResult, _device, fit
+from .training import History, StepResult, as_device, fit
 from .vocab import Vocab
 
 __all__ = ["sparse_sgd_update", "train_cbow", "train_hierarchical_softmax", "train_fasttext", "train_full_softmax",
@@ -155,9 +155,9 @@ def train_cbow(
      max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
                                   max_batches)
     k = _checks.integer("num_noise_words", num_noise_words, 1)
-    device, data = _device(device), _Corpus(corpus, vocab, t, seed)
-    torch.manual_seed(seed)
-    model = CBOW(len(vocab), embed_size, sparse=True, full_row_gradient=True).to(device)
+    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
+    with rng_scope(seed):  # the layers' starting values, without reseeding the caller's generator
+        model = CBOW(len(vocab), embed_size, sparse=True, full_row_gradient=True).to(device)
 
     def draw_epoch() -> list:
         centers, contexts = data.windows(max_window_size)
@@ -208,14 +208,14 @@ def train_hierarchical_softmax(
     (embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
      max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
                                   max_batches)
-    device, data = _device(device), _Corpus(corpus, vocab, t, seed)
-    torch.manual_seed(seed)
+    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
     if tree is None:
         tree = huffman_tree(vocab.counts)
     elif not isinstance(tree, HuffmanTree) or tree.vocab_size != len(vocab):
         raise ValueError(f"tree must be a HuffmanTree over the vocabulary's {len(vocab)} words, e.g. "
                          "d2lmini.huffman_tree(counts) with one count per word")
-    model = HierarchicalSoftmax(tree, embed_size, sparse=True).to(device)
+    with rng_scope(seed):
+        model = HierarchicalSoftmax(tree, embed_size, sparse=True).to(device)
 
     def draw_epoch() -> list:
         centers, contexts = data.windows(max_window_size)
@@ -249,13 +249,8 @@ def train_full_softmax(
     (embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
      max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
                                   max_batches)
-    device, data = _device(device), _Corpus(corpus, vocab, t, seed)
-    generator = torch.Generator().manual_seed(seed)
-    model = SkipGram(len(vocab), embed_size)
-    with torch.no_grad():
-        model.center.weight.copy_((torch.rand(len(vocab), embed_size, generator=generator) - 0.5) / embed_size)
-        model.context.weight.zero_()
-    model.to(device)
+    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
+    model = SkipGram.word2vec_start(len(vocab), embed_size, torch.Generator().manual_seed(seed)).to(device)
 
     def loss(centers, contexts):
         return F.cross_entropy(model.full_softmax_logits(centers), contexts, reduction="sum")
@@ -295,10 +290,10 @@ def train_fasttext(
      max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
                                   max_batches)
     k = _checks.integer("num_noise_words", num_noise_words, 1)
-    device, data = _device(device), _Corpus(corpus, vocab, t, seed)
+    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
     rows, offsets = subword_table(vocab.idx_to_token, buckets, min_n, max_n)
-    torch.manual_seed(seed)
-    model = FastText(rows, offsets, buckets, embed_size, sparse=True, full_row_gradient=True).to(device)
+    with rng_scope(seed):
+        model = FastText(rows, offsets, buckets, embed_size, sparse=True, full_row_gradient=True).to(device)
 
     def draw_epoch() -> list:
         centers, contexts = data.windows(max_window_size)

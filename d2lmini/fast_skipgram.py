@@ -67,7 +67,7 @@ from . import _checks
 from .corpus import flatten_corpus
 from .models import SkipGram
 from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
-from .training import History, StepResult, _device, fit
+from .training import History, StepResult, as_device, fit
 from .vocab import Vocab
 
 __all__ = [
@@ -336,7 +336,7 @@ def train_skipgram_fast(
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, model, history), "
                         f"got {on_epoch_end!r}")
-    device = _device(device)
+    device = as_device(device)
 
     ids, sentence = flatten_corpus(corpus, len(vocab))
     unk = None if vocab.unk_token is None else vocab.unk
@@ -345,11 +345,7 @@ def train_skipgram_fast(
     rng = np.random.default_rng(seed)
     noise_generator = torch.Generator(device=device).manual_seed(seed)
     cpu_generator = torch.Generator().manual_seed(seed)
-    model = SkipGram(len(vocab), embed_size)
-    with torch.no_grad():  # word2vec's start: small uniform centers, zero contexts
-        model.center.weight.copy_((torch.rand(len(vocab), embed_size, generator=cpu_generator) - 0.5) / embed_size)
-        model.context.weight.zero_()
-    model.to(device)
+    model = SkipGram.word2vec_start(len(vocab), embed_size, cpu_generator).to(device)
     center, context = model.center.weight.data, model.context.weight.data
     block_step = compiled_block_step() if compile else sgns_block_step
     if device.type == "cuda" and cuda_graph and workers == 1 and not compile:

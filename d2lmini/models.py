@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -9,8 +12,25 @@ from torch import nn
 from . import _checks
 from .huffman import HuffmanTree
 
-__all__ = ["glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM", "CBOW", "HierarchicalSoftmax",
-           "FastText", "mean_with_full_gradient"]
+__all__ = ["rng_scope", "glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM", "CBOW",
+           "HierarchicalSoftmax", "FastText", "mean_with_full_gradient"]
+
+
+@contextlib.contextmanager
+def rng_scope(seed: int | None = None) -> Iterator[None]:
+    """Run a block on a copy of torch's global random generators (CPU and CUDA), seeded with ``seed`` if given.
+
+    PyTorch's layers draw from the global generator: ``nn.Embedding`` and
+    ``nn.Linear`` when built, dropout when training. Inside this block they
+    draw from a copy, so the caller's generators are the same after the block
+    as before it, and a trainer that seeds its model does not reseed the
+    caller's.
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
 
 
 def mean_with_full_gradient(summed: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -110,6 +130,20 @@ class SkipGram(nn.Module):
         self.context = nn.Embedding(vocab_size, embed_size)
         for table in (self.center, self.context):
             nn.init.xavier_uniform_(table.weight)
+
+    @classmethod
+    def word2vec_start(cls, vocab_size: int, embed_size: int, generator: torch.Generator) -> SkipGram:
+        """A skip-gram with word2vec's starting values, drawn from ``generator`` alone.
+
+        The centers are uniform in ``[-0.5 / embed_size, 0.5 / embed_size)``, the contexts zero.
+        """
+        with rng_scope():  # building the layers draws from torch's global generator: draw from a copy
+            model = cls(vocab_size, embed_size)
+        with torch.no_grad():
+            model.center.weight.copy_((torch.rand(model.vocab_size, embed_size, generator=generator) - 0.5)
+                                      / embed_size)
+            model.context.weight.zero_()
+        return model
 
     def forward(self, center: torch.Tensor, contexts_negatives: torch.Tensor) -> torch.Tensor:
         # index_select: its backward (index_add_) is faster on the CPU than the Embedding's.

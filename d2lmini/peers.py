@@ -30,7 +30,7 @@ from itertools import chain
 from . import _checks, evaluation
 from .embeddings import Embeddings
 from .fast_skipgram import train_skipgram_fast
-from .training import _device
+from .training import as_device
 from .vocab import Vocab
 
 __all__ = ["PTB_SETTINGS", "Point", "Race", "gensim_word2vec", "gensim_word2vec_by_epoch", "fast_word2vec_by_epoch",
@@ -136,7 +136,7 @@ def fast_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, seed
     ``group_size``, ...).
     """
     epochs = _checks.integer("epochs", epochs, 1)
-    on_cpu = _device(device).type == "cpu"
+    on_cpu = as_device(device).type == "cpu"
     workers = _workers(workers) if workers is not None or on_cpu else 1
     points, outside = [], 0.0  # outside: seconds spent copying vectors, not training
     start = time.perf_counter()

@@ -39,7 +39,7 @@ from .corpus import TokenFile
 from .fast_skipgram import sgns_block_gradients, sgns_block_step
 from .models import SkipGram
 from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
-from .training import DivergedError, _device
+from .training import DivergedError, as_device
 
 __all__ = ["StreamStats", "train_skipgram_stream"]
 
@@ -174,7 +174,7 @@ def train_skipgram_stream(
     num_shards = world if num_shards is None else _checks.integer("num_shards", num_shards, 1)
     if num_shards % world:
         raise ValueError(f"num_shards={num_shards} must be a multiple of the number of processes ({world})")
-    device = _device(device)
+    device = as_device(device)
     if world > 1 and allreduce == "sparse" and dist.get_backend() != "gloo":
         raise ValueError(f"allreduce='sparse' needs the gloo backend, got {dist.get_backend()!r}; "
                          "use allreduce='dense' with NCCL")
@@ -187,11 +187,8 @@ def train_skipgram_stream(
     steps_per_epoch = max(s.num_batches for s in shards)
     total_steps = steps_per_epoch * epochs
 
-    model = SkipGram(vocab_size, embed_size)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # word2vec's start, the same on every process
-        model.center.weight.copy_((torch.rand(vocab_size, embed_size, generator=generator) - 0.5) / embed_size)
-        model.context.weight.zero_()
+    # word2vec's start, the same on every process
+    model = SkipGram.word2vec_start(vocab_size, embed_size, torch.Generator().manual_seed(seed))
     model.to(device)
     center, context = model.center.weight.data, model.context.weight.data
     fused = world == 1 and num_shards == 1  # one minibatch per step: the fast trainer's fused step

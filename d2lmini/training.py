@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from . import _checks
-from .models import sigmoid_bce_loss
+from .models import rng_scope, sigmoid_bce_loss
 
-__all__ = ["default_device", "reuse_freed_memory", "make_adam", "History", "DivergedError", "fit",
+__all__ = ["default_device", "as_device", "reuse_freed_memory", "make_adam", "History", "DivergedError", "fit",
            "train_glove", "train_skipgram", "evaluate_lm", "train_lm"]
 
 Callback = Callable[[float, dict[str, float]], None]
@@ -45,7 +45,8 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
-def _device(device) -> torch.device:
+def as_device(device: torch.device | str | None) -> torch.device:
+    """``device`` as a ``torch.device``; ``None`` means :func:`default_device`."""
     if device is None:
         return default_device()
     try:
@@ -325,7 +326,7 @@ def train_glove(
     num_epochs, lr = _check_training_args(num_epochs, lr)
     initial_accumulator = _checks.real("initial_accumulator", initial_accumulator, 0.0)
     _check_model_vocab(model, _vocab_of(data_iter))
-    device = _device(device)
+    device = as_device(device)
     model.to(device)
     optimizer = torch.optim.Adagrad(model.parameters(), lr=lr, initial_accumulator_value=initial_accumulator)
 
@@ -370,7 +371,7 @@ def train_skipgram(
     """
     num_epochs, lr = _check_training_args(num_epochs, lr)
     _check_model_vocab(model, _vocab_of(data_iter))
-    device = _device(device)
+    device = as_device(device)
     model.to(device)
     optimizer = make_adam(model.parameters(), lr, device)
 
@@ -395,7 +396,7 @@ def evaluate_lm(model: torch.nn.Module, inputs, targets, batch_size: int = 4096,
                 device: torch.device | str | None = None) -> float:
     """Mean cross-entropy (nats per predicted word) of a language model over a whole split."""
     batch_size = _checks.integer("batch_size", batch_size, 1)
-    device = _device(device) if device is not None else next(model.parameters()).device
+    device = as_device(device) if device is not None else next(model.parameters()).device
     inputs, targets = _checks.lm_arrays("evaluated", inputs, targets, getattr(model, "vocab_size", None),
                                         getattr(model, "context_len", None))
     inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
@@ -451,7 +452,9 @@ def train_lm(
     ``optimizer`` is ``"sgd"`` (with ``momentum``), ``"adam"`` or ``"adamw"``
     (Adam with decoupled weight decay); ``schedule`` is ``"constant"`` or
     ``"cosine"`` (the learning rate decays to 0 over all steps of ``num_epochs``).
-    Batch order comes from a private generator seeded with ``seed``.
+    Batch order comes from a private generator seeded with ``seed``. Dropout
+    draws from a copy of torch's global generator as the caller left it
+    (:func:`rng_scope`): the caller's generator is unchanged by the call.
     """
     num_epochs, lr = _check_training_args(num_epochs, lr)
     _checks.choice("optimizer", optimizer, OPTIMIZERS)
@@ -474,7 +477,7 @@ def train_lm(
     # Training examples scored at each check as the validation set is (the 4-grams are already shuffled).
     train_sample = (train_inputs[:len(data.valid_targets)], train_targets[:len(data.valid_targets)]) if validating \
         else None
-    device = _device(device)
+    device = as_device(device)
     model.to(device)
     inputs, targets = torch.as_tensor(train_inputs).to(device), torch.as_tensor(train_targets).to(device)
     if optimizer == "sgd":
@@ -532,8 +535,9 @@ def train_lm(
 
     history = History()
     model.train()
-    trained = fit(step, epoch_batches, num_epochs, device, lr, None if validating else callback,
-                  after_step=validate)
+    with rng_scope():
+        trained = fit(step, epoch_batches, num_epochs, device, lr, None if validating else callback,
+                      after_step=validate)
     if validating:
         finish_curve(callback)
     trained.checks = history.checks

@@ -23,11 +23,14 @@ reported (a warning naming the folder) and trained again, never loaded.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import inspect
 import json
 import os
+import sys
+import textwrap
 import types
 import typing
 import uuid
@@ -38,31 +41,16 @@ from pathlib import Path
 
 import torch
 
-from . import (
-    _checks,
-    _files,
-    batching,
-    cooccurrence,
-    corpus,
-    datasets,
-    family,
-    fast_skipgram,
-    huffman,
-    models,
-    skipgram_data,
-    subwords,
-    training,
-    vocab,
-)
+from . import _checks, _files, datasets, family
 from .batching import load_data_ptb_glove
 from .datasets import cache_dir, load_fourgrams
 from .embeddings import Embeddings
 from .fast_skipgram import train_skipgram_fast
 from .huffman import huffman_tree
-from .models import CBOW, FastText, GloVe, HierarchicalSoftmax, NGramLM, SkipGram
+from .models import CBOW, FastText, GloVe, HierarchicalSoftmax, NGramLM, SkipGram, rng_scope
 from .skipgram_data import load_data_ptb
 from .subwords import subword_table
-from .training import History, _device, finish_curve, train_glove, train_lm, train_skipgram
+from .training import History, as_device, finish_curve, train_glove, train_lm, train_skipgram
 from .vocab import Vocab
 
 __all__ = ["Word2VecConfig", "FastWord2VecConfig", "FamilyConfig", "GloVeConfig", "NGramLMConfig", "Trained",
@@ -238,32 +226,62 @@ class Trained:
     history: History | None = field(default=None, repr=False)  # when trained in this call
 
 
-# The modules whose code decides what a kind of model learns (the zoo's own train function is added).
-_TRAINING_CODE = {
-    "word2vec": (vocab, datasets, corpus, skipgram_data, models, training),
-    "word2vec_fast": (vocab, datasets, corpus, skipgram_data, models, training, fast_skipgram),
-    "word2vec_family": (vocab, datasets, corpus, skipgram_data, models, training, fast_skipgram, huffman, subwords,
-                        family),
-    "glove": (vocab, datasets, corpus, cooccurrence, batching, models, training),
-    "neural_lm": (vocab, datasets, models, training),
-}
 _CONFIGS = {"word2vec": Word2VecConfig, "word2vec_fast": FastWord2VecConfig, "word2vec_family": FamilyConfig,
             "glove": GloVeConfig,
             "neural_lm": NGramLMConfig}
 
 
+def _package_module(name: str) -> types.ModuleType | None:
+    """The package's module (other than the zoo) that the zoo's global ``name`` is, or was imported from."""
+    value = globals().get(name)
+    module_name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
+    if module_name == __name__ or not module_name.startswith(f"{__package__}."):
+        return None  # the zoo's own code stores and loads; it does not decide what is learned
+    return sys.modules.get(module_name)
+
+
+def _imported_modules(module: types.ModuleType) -> set[types.ModuleType]:
+    """The package's modules that ``module`` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            names = [alias.name for alias in node.names] if node.module is None else [node.module]
+            found.update(sys.modules[f"{__package__}.{name}"] for name in names
+                         if f"{__package__}.{name}" in sys.modules)
+    return found
+
+
+def training_modules(kind: str) -> list[str]:
+    """The package's modules whose code decides what ``kind`` learns, by name.
+
+    The modules the zoo's train function for ``kind`` uses, and every module
+    they import in turn (so a change anywhere below a trainer is seen).
+    """
+    _checks.choice("kind", kind, _TRAINERS)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(_TRAINERS[kind])))
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    todo = [module for module in map(_package_module, used) if module is not None]
+    seen = {}
+    while todo:
+        module = todo.pop()
+        if module.__name__ not in seen:
+            seen[module.__name__] = module
+            todo.extend(_imported_modules(module))
+    return sorted(seen)
+
+
 def code_fingerprint(kind: str) -> str:
-    """SHA-256 (16 hex digits) of the source of the code that trains ``kind``."""
-    _checks.choice("kind", kind, _TRAINING_CODE)
-    digest = hashlib.sha256()
-    for part in (*_TRAINING_CODE[kind], _TRAINERS[kind]):
-        digest.update(inspect.getsource(part).encode())
+    """SHA-256 (16 hex digits) of the source of the code that trains ``kind``: the zoo's train
+    function and the modules of :func:`training_modules`."""
+    digest = hashlib.sha256(inspect.getsource(_TRAINERS[kind]).encode())
+    for name in training_modules(kind):
+        digest.update(inspect.getsource(sys.modules[name]).encode())
     return digest.hexdigest()[:16]
 
 
 def cached_path(kind: str, config) -> Path:
     """Folder of the cached entry for a kind of model and its configuration."""
-    _checks.choice("kind", kind, _TRAINING_CODE)
+    _checks.choice("kind", kind, _TRAINERS)
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"config must be a configuration such as {_CONFIGS[kind].__name__}(), got {config!r}")
     payload = json.dumps({"kind": kind, "config": dataclasses.asdict(config), "code": code_fingerprint(kind)},
@@ -358,7 +376,7 @@ def cached_model(kind: str, config, build: Callable[[Vocab], torch.nn.Module],
     global RNG state (CPU and every CUDA device) is restored afterwards.
     """
     folder = cached_path(kind, config)
-    device = _device(device)
+    device = as_device(device)
     if not retrain:
         loaded = _load(folder, build)
         if loaded is not None:
@@ -373,9 +391,7 @@ def cached_model(kind: str, config, build: Callable[[Vocab], torch.nn.Module],
                         callback(float(row["epoch"]), {"loss": row["loss"]})
                 finish_curve(callback)
             return loaded
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(config.seed)
+    with rng_scope(config.seed):
         model, vocab_, history = train(build)
     model.eval()
     info = {"kind": kind, "config": dataclasses.asdict(config), "code": code_fingerprint(kind),

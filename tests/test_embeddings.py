@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,21 @@ def test_queries_never_return_their_own_words():
     assert [w for w, _ in emb.most_similar(["a", "b"], topn=1)] == ["c"]
     with pytest.raises(TypeError, match="got the string"):
         emb.doesnt_match("abc")
+
+
+def test_the_readme_example_runs_and_gensim_reads_its_vectors(tmp_path, monkeypatch):
+    """The README's Python example, as written, on a small text file in a fresh folder."""
+    import re
+
+    gensim_models = pytest.importorskip("gensim.models")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"## Vectors for your own text, in Python\n\n```python\n(.*?)```", readme, re.S).group(1)
+    assert len(example.strip().splitlines()) <= 10
+    rng = np.random.default_rng(0)
+    words = ["money", "bank", "cash", "river", "water", "stream", "loan", "fish", "boat", "price"]
+    lines = [" ".join(rng.choice(words, size=8)) for _ in range(300)]
+    (tmp_path / "my_text.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example.replace("num_epochs=5", "num_epochs=1"), "README.md", "exec"), {})
+    vectors = gensim_models.KeyedVectors.load_word2vec_format("vectors.txt")
+    assert set(vectors.index_to_key) == set(words)

@@ -47,8 +47,19 @@ def test_bad_config_values(kwargs, error, message):
 def test_key_includes_a_fingerprint_of_the_training_code(isolated_cache, monkeypatch):
     before = zoo.cached_path("word2vec", zoo.Word2VecConfig())
     assert zoo.code_fingerprint("word2vec") != zoo.code_fingerprint("glove")
-    monkeypatch.setitem(zoo._TRAINING_CODE, "word2vec", zoo._TRAINING_CODE["glove"])  # other code
+    monkeypatch.setattr(zoo, "training_modules", lambda kind: ["d2lmini.cooccurrence"])  # other code
     assert zoo.cached_path("word2vec", zoo.Word2VecConfig()) != before
+
+
+def test_the_fingerprinted_modules_follow_the_trainers_imports():
+    fast = zoo.training_modules("word2vec_fast")
+    # the trainer's module, and what it imports in turn, down to the private helpers
+    for name in ("fast_skipgram", "skipgram_data", "training", "models", "corpus", "vocab", "datasets", "_checks"):
+        assert f"d2lmini.{name}" in fast
+    assert "d2lmini.family" not in fast and "d2lmini.zoo" not in fast
+    family = zoo.training_modules("word2vec_family")
+    assert {"d2lmini.family", "d2lmini.huffman", "d2lmini.subwords", "d2lmini.fast_skipgram"} <= set(family)
+    assert "d2lmini.cooccurrence" in zoo.training_modules("glove")
 
 
 def test_bad_kind_and_config():
