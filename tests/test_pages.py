@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 import execution_cache  # noqa: E402
 
+from d2lmini import datasets  # noqa: E402
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 LISTED = [ROOT / f"{entry['file']}.md" for part in TOC["parts"] for entry in part["chapters"]]
@@ -42,8 +44,20 @@ def cache():
     return get_cache(CACHE), execution_cache.stamp()
 
 
+def missing_data_files() -> list[str]:
+    """The registered data files found neither in `$D2LMINI_DATA` nor in the cache."""
+    mirror = datasets.mirror_dir()
+    return [remote.name for remote in datasets.DATA_HUB.values()
+            if not (mirror is not None and (mirror / remote.name).is_file())
+            and not (datasets.cache_dir() / remote.name).is_file()]
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT).with_suffix("")))
 def test_page_executes_without_error(page, cache):
+    missing = missing_data_files()
+    if missing:  # the pages would download them: tests do not use the network
+        pytest.skip(f"the pages need {', '.join(missing)}: set D2LMINI_DATA to a folder holding the data "
+                    "files (see the README), or fetch them into the cache first")
     md_config = MdParserConfig(enable_extensions=set(CONFIG["parse"]["myst_enable_extensions"]))
     notebook = read_myst_markdown_notebook(page.read_text(), config=md_config, add_source_map=True, path=str(page))
     result = single_nb_execution(notebook, cwd=str(page.parent), allow_errors=False,
