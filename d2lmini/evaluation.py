@@ -25,6 +25,7 @@ __all__ = ["BENCHMARK_FILES", "benchmark_path", "pair_words", "word_pair_similar
            "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
            "Difference", "paired_bootstrap", "compare", "analogy_outcomes", "WordVectors"]
 
+
 class WordVectors(Protocol):
     """What the benchmarks read of a model's vectors (:class:`~d2lmini.Embeddings` is one).
 
@@ -60,8 +61,9 @@ def benchmark_path(name: str) -> Path:
 
 def _check_embeddings(vectors) -> WordVectors:
     if not all(hasattr(vectors, name) for name in ("words", "vectors", "unit_vectors")):
-        raise TypeError(f"vectors must be d2lmini.Embeddings, got {type(vectors).__name__}; "
-                        "wrap a model's vectors with Embeddings.from_model(model, vocab)")
+        raise TypeError(f"vectors must be d2lmini.Embeddings (or have words, vectors and unit_vectors), "
+                        f"got {type(vectors).__name__}; wrap a model's vectors with "
+                        "Embeddings.from_model(model, vocab)")
     return vectors
 
 

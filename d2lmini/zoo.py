@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import importlib
 import inspect
 import json
 import os
@@ -246,8 +247,9 @@ def _imported_modules(module: types.ModuleType) -> set[types.ModuleType]:
     for node in ast.walk(ast.parse(inspect.getsource(module))):
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             names = [alias.name for alias in node.names] if node.module is None else [node.module]
-            found.update(sys.modules[f"{__package__}.{name}"] for name in names
-                         if f"{__package__}.{name}" in sys.modules)
+            # import them: a module imported inside a function may not be loaded yet
+            found.update(importlib.import_module(f"{__package__}.{name}") for name in names
+                         if Path(__file__).with_name(f"{name}.py").is_file())
     return found
 
 
@@ -273,6 +275,7 @@ def training_modules(kind: str) -> list[str]:
 def code_fingerprint(kind: str) -> str:
     """SHA-256 (16 hex digits) of the source of the code that trains ``kind``: the zoo's train
     function and the modules of :func:`training_modules`."""
+    _checks.choice("kind", kind, _TRAINERS)
     digest = hashlib.sha256(inspect.getsource(_TRAINERS[kind]).encode())
     for name in training_modules(kind):
         digest.update(inspect.getsource(sys.modules[name]).encode())

@@ -64,6 +64,8 @@ def test_the_fingerprinted_modules_follow_the_trainers_imports():
 
 def test_bad_kind_and_config():
     with pytest.raises(ValueError, match="kind must be one of"):
+        zoo.code_fingerprint("bert")
+    with pytest.raises(ValueError, match="kind must be one of"):
         zoo.cached_path("bert", zoo.Word2VecConfig())
     with pytest.raises(TypeError, match="config must be a GloVeConfig"):
         zoo.glove_ptb(zoo.Word2VecConfig())
