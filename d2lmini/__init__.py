@@ -4,7 +4,8 @@ One module per stage of the road every chapter walks:
 
     download -> corpus -> vocabulary -> samples -> batches -> model -> training -> embeddings -> evaluation
     datasets    corpus    vocab        skipgram_data / cooccurrence  models  training  embeddings   evaluation
-                                       batching                               fast_skipgram
+                                       batching                               sparse_sgd
+                                                                              fast_skipgram, family
 
 ``seed_style`` keeps the seed-faithful references the fast versions are
 measured against; ``zoo`` caches trained models shared between chapters.

@@ -10,9 +10,12 @@ any :class:`numbers.Integral` except ``bool``; reals any finite
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -148,3 +151,190 @@ def finite_matrix(name: str, value) -> np.ndarray:
         raise ValueError(f"{name} holds {int(bad.sum())} NaN or infinite values (first in row {row}); "
                          "training probably diverged: retrain with a smaller learning rate")
     return array
+
+
+# Declared rules: a public function states its constraints once, outside its body.
+#
+#     @_checks.rules(embed_size=Integer(1), lr=Positive(), shuffle=Choice(("pairs", "none")))
+#     def train(corpus, embed_size=100, lr=0.05, shuffle="pairs"): ...
+#
+# Before each call the named arguments are checked (and coerced: ``np.int64(5)`` becomes ``5``)
+# in the order declared, with the messages of the functions above. ``DECLARED`` lists every
+# function so declared, so that one test can try invalid values on all of them.
+
+DECLARED: list = []
+
+
+class Rule:
+    """A constraint on one argument: ``check`` returns the accepted value or raises."""
+
+    def check(self, name: str, value, arguments: dict):
+        raise NotImplementedError
+
+    def valid(self):
+        """A value this rule accepts (for tests that need the other arguments valid)."""
+        raise NotImplementedError
+
+    def invalid(self) -> list[tuple[object, type[Exception]]]:
+        """Values this rule refuses, each with the exception it raises."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Integer(Rule):
+    """An integer in ``[low, high]``; ``low`` may name an argument declared before this one."""
+
+    low: int | str | None = None
+    high: int | None = None
+
+    def check(self, name, value, arguments):
+        low = arguments[self.low] if isinstance(self.low, str) else self.low
+        return integer(name, value, low, self.high)
+
+    def valid(self):
+        return self.high if isinstance(self.low, str) or self.low is None else self.low
+
+    def invalid(self):
+        wrong = [(1.5, TypeError), (True, TypeError), ("3", TypeError)]
+        if isinstance(self.low, int):
+            wrong.append((self.low - 1, ValueError))
+        if self.high is not None:
+            wrong.append((self.high + 1, ValueError))
+        return wrong
+
+
+@dataclass(frozen=True)
+class Real(Rule):
+    """A finite real number in ``[low, high]``, or ``(low, high]`` when ``low_open``."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def check(self, name, value, arguments):
+        return real(name, value, self.low, self.high, self.low_open)
+
+    def valid(self):
+        if self.low is None:
+            return 0.0 if self.high is None else self.high
+        return self.low + 1.0 if self.high is None else self.high
+
+    def invalid(self):
+        wrong = [("0.1", TypeError), (True, TypeError), (float("nan"), ValueError), (float("inf"), ValueError)]
+        if self.low is not None:
+            wrong.append((self.low if self.low_open else self.low - 1.0, ValueError))
+        if self.high is not None:
+            wrong.append((self.high + 1.0, ValueError))
+        return wrong
+
+
+def Positive() -> Real:  # noqa: N802 (reads as a rule, like the classes)
+    """A finite real number ``> 0``."""
+    return Real(0.0, low_open=True)
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of a few strings."""
+
+    options: tuple[str, ...]
+
+    def check(self, name, value, arguments):
+        return choice(name, value, self.options)
+
+    def valid(self):
+        return self.options[0]
+
+    def invalid(self):
+        return [("no such option", ValueError), (None, ValueError)]
+
+
+@dataclass(frozen=True)
+class Boolean(Rule):
+    """``True`` or ``False``."""
+
+    def check(self, name, value, arguments):
+        return boolean(name, value)
+
+    def valid(self):
+        return False
+
+    def invalid(self):
+        return [("False", TypeError), (1, TypeError)]
+
+
+@dataclass(frozen=True)
+class Calls(Rule):
+    """A callable, or ``None``; ``usage`` shows how it is called."""
+
+    usage: str
+
+    def check(self, name, value, arguments):
+        if value is not None and not callable(value):
+            raise TypeError(f"{name} must be callable as {self.usage}, got {_show(value)}")
+        return value
+
+    def valid(self):
+        return None
+
+    def invalid(self):
+        return [(5, TypeError), ("print", TypeError)]
+
+
+@dataclass(frozen=True)
+class Instance(Rule):
+    """An instance of ``kind``, described to the user as ``description``."""
+
+    kind: type
+    description: str
+
+    def check(self, name, value, arguments):
+        if not isinstance(value, self.kind):
+            raise TypeError(f"{name} must be {self.description}, got {type(value).__name__}")
+        return value
+
+    def valid(self):
+        raise NotImplementedError(f"no stock value for {self.description}")
+
+    def invalid(self):
+        return [(object(), TypeError), ({"a": 1}, TypeError)]
+
+
+@dataclass(frozen=True)
+class Optional(Rule):
+    """``None``, or a value ``rule`` accepts."""
+
+    rule: Rule
+
+    def check(self, name, value, arguments):
+        return None if value is None else self.rule.check(name, value, arguments)
+
+    def valid(self):
+        return None
+
+    def invalid(self):
+        return [(value, error) for value, error in self.rule.invalid() if value is not None]
+
+
+def rules(**declared: Rule) -> Callable:
+    """Declare the rules of a function's arguments; they are checked, in order, before each call."""
+
+    def declare(func: Callable) -> Callable:
+        signature = inspect.signature(func)
+        unknown = [name for name in declared if name not in signature.parameters]
+        if unknown:
+            raise TypeError(f"rules for {func.__qualname__} name arguments it does not have: {unknown}")
+
+        @functools.wraps(func)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name, rule in declared.items():
+                bound.arguments[name] = rule.check(name, bound.arguments[name], bound.arguments)
+            return func(*bound.args, **bound.kwargs)
+
+        checked.rules = declared
+        DECLARED.append(checked)
+        return checked
+
+    return declare

@@ -14,7 +14,6 @@ CPU, NCCL with ``--device cuda``; process 0 writes the vectors.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import re
@@ -211,19 +210,28 @@ def _word2vec(args, tokens, device, quiet, say, rank):
     allreduce = args.allreduce or ("dense" if device.type == "cuda" else "sparse")
     with _bar(len(tokens) * args.epochs, "training", quiet) as bar:
         # process 0 sees its own share; the bar counts the corpus, so scale by the processes
-        model, stats = train_skipgram_stream(
-            tokens, embed_size=args.dim, window=args.window, negative=args.negative, epochs=args.epochs,
-            lr=args.lr, t=args.sample, batch_tokens=args.batch_tokens, allreduce=allreduce, seed=args.seed,
-            device=device, progress=lambda n: bar.update(n * world))
-    say(f"trained {args.epochs} epochs in {sum(stats.seconds):.1f} s on {stats.world_size} process(es): "
-        f"{stats.words_per_second:,.0f} words/s, loss per pair {stats.loss[0]:.3f} -> {stats.loss[-1]:.3f}"
-        + (f", {stats.allreduce_seconds:.1f} s in all-reduce" if world > 1 else ""))
+        model, history = train_skipgram_stream(
+            tokens, embed_size=args.dim, max_window_size=args.window, num_noise_words=args.negative,
+            num_epochs=args.epochs, lr=args.lr, t=args.sample, batch_tokens=args.batch_tokens, allreduce=allreduce,
+            seed=args.seed, device=device, progress=lambda n: bar.update(n * world))
+    report = _stream_report(history, world)
+    say(f"trained {args.epochs} epochs in {history.seconds:.1f} s on {world} process(es): "
+        f"{report['words_per_second']:,.0f} words/s, loss per pair {report['loss'][0]:.3f} -> {report['loss'][-1]:.3f}"
+        + (f", {report['allreduce_seconds']:.1f} s in all-reduce" if world > 1 else ""))
     if args.stats and rank == 0:
-        report = dataclasses.asdict(stats) | {
-            "words_per_second": stats.words_per_second, "threads": torch.get_num_threads(),
-            "allreduce": allreduce if world > 1 else None, "batch_tokens": args.batch_tokens}
+        report |= {"threads": torch.get_num_threads(), "allreduce": allreduce if world > 1 else None,
+                   "batch_tokens": args.batch_tokens}
         _files.write_text(Path(args.stats).expanduser(), json.dumps(report, indent=1) + "\n")
     return model.center.weight.detach().cpu().numpy()
+
+
+def _stream_report(history, world: int) -> dict:
+    """The ``--stats`` report of a word2vec run: per-epoch loss and seconds, totals over all processes."""
+    tokens = sum(history["tokens"])
+    return {"loss": history["loss"], "seconds": history["seconds"], "tokens": tokens, "pairs": history.examples,
+            "world_size": world, "steps": sum(history["steps"]),
+            "allreduce_seconds": sum(history["allreduce_seconds"]), "allreduce_bytes": sum(history["allreduce_bytes"]),
+            "words_per_second": tokens / max(history.seconds, 1e-12)}
 
 
 def _glove(args, tokens, device, quiet, say):

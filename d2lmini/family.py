@@ -6,7 +6,7 @@ subsampling, a random window per center), cuts them into batches, and
 optimises by plain SGD with word2vec's learning rate, falling linearly to
 almost 0 over training. The models are :mod:`d2lmini.models`'s, built with
 sparse gradients: autograd returns the rows a batch touched, and only those
-rows move (:func:`sparse_sgd_update`). The loss of a batch is summed over its
+rows move (:func:`~d2lmini.sparse_sgd.sparse_sgd_update`). The loss of a batch is summed over its
 examples, not averaged, so that the rate means what it means in word2vec: the
 step of one example.
 
@@ -23,67 +23,26 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from . import _checks
-from .corpus import flatten_corpus
+from ._checks import Calls, Instance, Integer, Optional, Positive, Real, rules
 from .embeddings import Embeddings
-from .fast_skipgram import epoch_pairs
 from .huffman import HuffmanTree, huffman_tree
 from .models import CBOW, FastText, HierarchicalSoftmax, SkipGram, rng_scope
-from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
+from .sparse_sgd import LinearRate, Word2VecDraws, sparse_sgd_update
 from .subwords import subword_table
 from .training import History, StepResult, as_device, fit
 from .vocab import Vocab
 
-__all__ = ["sparse_sgd_update", "train_cbow", "train_hierarchical_softmax", "train_fasttext", "train_full_softmax",
+__all__ = ["train_cbow", "train_hierarchical_softmax", "train_fasttext", "train_full_softmax",
            "fasttext_embeddings", "skipgram_pair_counts"]
 
 
-@torch.no_grad()
-def sparse_sgd_update(model: torch.nn.Module, lr: float) -> None:
-    """One SGD step, ``p -= lr * grad``, for every parameter with a gradient; then drop the gradients.
-
-    A sparse gradient (an embedding built with ``sparse=True``) lists the rows
-    a batch looked up, once per look-up; ``scatter_add_`` adds them all, repeats
-    included, and leaves every other row untouched (on the CPU it is about
-    twice as fast as ``index_add_``).
-    """
-    for p in model.parameters():
-        if p.grad is None:
-            continue
-        if p.grad.is_sparse:
-            rows, values = p.grad._indices()[0], p.grad._values()
-            p.scatter_add_(0, rows[:, None].expand_as(values), values.mul_(-lr))
-        else:
-            p.add_(p.grad, alpha=-lr)
-        p.grad = None
-
-
-class _Corpus:
-    """What every trainer needs from the corpus: flat ids, sentences, subsampling and noise."""
-
-    def __init__(self, corpus, vocab: Vocab, t: float, seed: int) -> None:
-        if not isinstance(vocab, Vocab):
-            raise TypeError(f"vocab must be a d2lmini.Vocab, got {type(vocab).__name__}")
-        self.ids, self.sentence = flatten_corpus(corpus, len(vocab))
-        unk = None if vocab.unk_token is None else vocab.unk
-        self.keep = keep_probabilities(vocab.counts, _checks.positive("t", t), unk=unk, formula="word2vec")
-        self.noise = AliasSampler(noise_distribution(vocab.counts, unk=unk))
-        self.rng = np.random.default_rng(seed)
-
-    def windows(self, max_window_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """An epoch's windows in random order: centers ``(C,)`` and contexts ``(C, 2w)``, -1 where none."""
-        centers, contexts = draw_windows(self.ids, self.sentence, self.keep, max_window_size, self.rng)
-        order = self.rng.permutation(len(centers))
-        return centers[order], contexts[order]
-
-
-def _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-                  max_batches) -> tuple:
-    return (_checks.integer("embed_size", embed_size, 1), _checks.integer("max_window_size", max_window_size, 1),
-            _checks.integer("num_epochs", num_epochs, 1), _checks.positive("lr", lr),
-            _checks.real("min_lr_fraction", min_lr_fraction, 0.0, 1.0),
-            _checks.integer("batch_size", batch_size, 1), _checks.integer("seed", seed, 0),
-            None if max_batches is None else _checks.integer("max_batches", max_batches, 1))
+# The rules every trainer here declares (each adds its own)
+_COMMON_RULES = dict(
+    vocab=Instance(Vocab, "a d2lmini.Vocab"), embed_size=Integer(1), max_window_size=Integer(1), num_epochs=Integer(1),
+    lr=Positive(), min_lr_fraction=Real(0.0, 1.0), t=Positive(), batch_size=Integer(1), seed=Integer(0),
+    max_batches=Optional(Integer(1)), callback=Calls("callback(progress, metrics)"),
+    on_epoch_end=Calls("on_epoch_end(epoch, model, history)"),
+)
 
 
 def _long(array: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -101,21 +60,19 @@ def _train(model: torch.nn.Module, draw_epoch: Callable[[], list], batch_loss: C
     ``num_epochs`` times the first epoch's; ``max_batches`` stops training
     early (to time a costly model).
     """
-    state = {"done": 0, "total": None}
+    rate = LinearRate(lr, min_lr_fraction, num_epochs)
 
     def batches(epoch: int) -> list:
         drawn = draw_epoch()
-        if state["total"] is None:
-            state["total"] = sum(batch[-1] for batch in drawn) * num_epochs
+        rate.plan(sum(batch[-1] for batch in drawn))
         return drawn
 
     def step(batch) -> StepResult:
         *tensors, examples = batch
-        rate = max(lr * (1.0 - state["done"] / state["total"]), lr * min_lr_fraction)
         loss = batch_loss(*tensors)
         loss.backward()
-        sparse_sgd_update(model, rate)
-        state["done"] += examples
+        sparse_sgd_update(model, rate.rate())
+        rate.advance(examples)
         return StepResult(loss.detach(), examples, examples)
 
     after_step = None if max_batches is None else (lambda steps, progress: steps >= max_batches)
@@ -132,6 +89,7 @@ def _cut(n: int, batch_size: int) -> list[slice]:
     return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
 
+@rules(**_COMMON_RULES, num_noise_words=Integer(1))
 def train_cbow(
     corpus: Sequence[Sequence[int]], vocab: Vocab, embed_size: int = 100, max_window_size: int = 5,
     num_noise_words: int = 5, num_epochs: int = 5, lr: float = 0.05, min_lr_fraction: float = 1e-4,
@@ -151,17 +109,14 @@ def train_cbow(
     Returns:
         ``(model, history)``; ``model.word_vectors()`` are the context (input) vectors.
     """
-    (embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-     max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-                                  max_batches)
-    k = _checks.integer("num_noise_words", num_noise_words, 1)
-    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
+    k = num_noise_words
+    device, data = as_device(device), Word2VecDraws(corpus, vocab, t, seed=seed)
     with rng_scope(seed):  # the layers' starting values, without reseeding the caller's generator
         model = CBOW(len(vocab), embed_size, sparse=True, full_row_gradient=True).to(device)
 
     def draw_epoch() -> list:
         centers, contexts = data.windows(max_window_size)
-        targets = np.concatenate([centers[:, None], data.noise.sample(data.rng, (len(centers), k))], axis=1)
+        targets = np.concatenate([centers[:, None], data.negatives((len(centers), k))], axis=1)
         mask = contexts >= 0
         contexts, mask, targets = (_long(np.where(mask, contexts, 0), device), torch.from_numpy(mask).to(device),
                                    _long(targets, device))
@@ -179,12 +134,13 @@ def train_cbow(
     return model, history
 
 
-def _pair_batches(data: _Corpus, max_window_size: int, batch_size: int, device: torch.device) -> list:
-    center_ids, context_ids = epoch_pairs(data.ids, data.sentence, data.keep, max_window_size, data.rng, "pairs")
+def _pair_batches(data: Word2VecDraws, max_window_size: int, batch_size: int, device: torch.device) -> list:
+    center_ids, context_ids = data.pairs(max_window_size, "pairs")
     centers, contexts = _long(center_ids, device), _long(context_ids, device)
     return [(centers[s], contexts[s], len(centers[s])) for s in _cut(len(centers), batch_size)]
 
 
+@rules(**_COMMON_RULES)
 def train_hierarchical_softmax(
     corpus: Sequence[Sequence[int]], vocab: Vocab, embed_size: int = 100, max_window_size: int = 5,
     num_epochs: int = 5, lr: float = 0.05, min_lr_fraction: float = 1e-4, t: float = 1e-4,
@@ -205,10 +161,7 @@ def train_hierarchical_softmax(
     Returns:
         ``(model, history)``; ``model.word_vectors()`` are the word (center) vectors.
     """
-    (embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-     max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-                                  max_batches)
-    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
+    device, data = as_device(device), Word2VecDraws(corpus, vocab, t, seed=seed)
     if tree is None:
         tree = huffman_tree(vocab.counts)
     elif not isinstance(tree, HuffmanTree) or tree.vocab_size != len(vocab):
@@ -232,6 +185,7 @@ def train_hierarchical_softmax(
     return model, history
 
 
+@rules(**_COMMON_RULES)
 def train_full_softmax(
     corpus: Sequence[Sequence[int]], vocab: Vocab, embed_size: int = 100, max_window_size: int = 5,
     num_epochs: int = 1, lr: float = 0.05, min_lr_fraction: float = 1e-4, t: float = 1e-4,
@@ -246,10 +200,7 @@ def train_full_softmax(
     mean cross-entropy per pair, in nats. Starts as word2vec (small uniform
     centers, zero contexts).
     """
-    (embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-     max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-                                  max_batches)
-    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
+    device, data = as_device(device), Word2VecDraws(corpus, vocab, t, seed=seed)
     model = SkipGram.word2vec_start(len(vocab), embed_size, torch.Generator().manual_seed(seed)).to(device)
 
     def loss(centers, contexts):
@@ -260,6 +211,8 @@ def train_full_softmax(
     return model, history
 
 
+@rules(**_COMMON_RULES, num_noise_words=Integer(1), buckets=Integer(1), min_n=Integer(1),
+       max_n=Integer("min_n"))
 def train_fasttext(
     corpus: Sequence[Sequence[int]], vocab: Vocab, embed_size: int = 100, max_window_size: int = 5,
     num_noise_words: int = 5, num_epochs: int = 5, lr: float = 0.05, min_lr_fraction: float = 1e-4,
@@ -286,18 +239,15 @@ def train_fasttext(
         ``(model, history)``; :func:`fasttext_embeddings` gives vectors to any
         words, also to words never seen.
     """
-    (embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-     max_batches) = _check_common(embed_size, max_window_size, num_epochs, lr, min_lr_fraction, batch_size, seed,
-                                  max_batches)
-    k = _checks.integer("num_noise_words", num_noise_words, 1)
-    device, data = as_device(device), _Corpus(corpus, vocab, t, seed)
+    k = num_noise_words
+    device, data = as_device(device), Word2VecDraws(corpus, vocab, t, seed=seed)
     rows, offsets = subword_table(vocab.idx_to_token, buckets, min_n, max_n)
     with rng_scope(seed):
         model = FastText(rows, offsets, buckets, embed_size, sparse=True, full_row_gradient=True).to(device)
 
     def draw_epoch() -> list:
         centers, contexts = data.windows(max_window_size)
-        words = np.concatenate([contexts, data.noise.sample(data.rng, (len(centers), k))], axis=1)
+        words = np.concatenate([contexts, data.negatives((len(centers), k))], axis=1)
         weights = np.concatenate([contexts >= 0, np.repeat((contexts >= 0).sum(1, keepdims=True), k, axis=1)],
                                  axis=1)  # a context counts once; a noise word once per context of its center
         centers, words = _long(centers, device), _long(np.maximum(words, 0), device)
@@ -355,24 +305,25 @@ def fasttext_embeddings(model: FastText, vocab: Vocab, words: Sequence[str] = ()
     return Embeddings(listed, vectors.cpu().numpy())
 
 
+@rules(vocab=Instance(Vocab, "a d2lmini.Vocab"), num_epochs=Integer(1), max_window_size=Integer(1), t=Positive(),
+       seed=Integer(0))
 def skipgram_pair_counts(corpus: Sequence[Sequence[int]], vocab: Vocab, num_epochs: int = 5,
                          max_window_size: int = 5, t: float = 1e-4, seed: int = 0) -> sp.csr_matrix:
     """How often each (center, context) pair occurs in ``num_epochs`` epochs of skip-gram's draws.
 
     The pairs are drawn exactly as the trainers here and
-    :func:`~d2lmini.fast_skipgram.train_skipgram_fast` draw them (word2vec's
-    subsampling, a random window per center), so these are the counts whose
+    :func:`~d2lmini.fast_skipgram.train_skipgram_fast` draw them
+    (:class:`~d2lmini.sparse_sgd.Word2VecDraws`: word2vec's subsampling, a
+    random window per center), so these are the counts whose
     shifted PMI (:func:`~d2lmini.cooccurrence.shifted_pmi`) SGNS's optimum is.
 
     Returns:
         ``(V, V)`` CSR matrix of counts, row = center, column = context.
     """
-    num_epochs = _checks.integer("num_epochs", num_epochs, 1)
-    max_window_size = _checks.integer("max_window_size", max_window_size, 1)
-    data = _Corpus(corpus, vocab, t, _checks.integer("seed", seed, 0))
+    data = Word2VecDraws(corpus, vocab, t, seed=seed)
     n = len(vocab)
     counts = sp.csr_matrix((n, n), dtype=np.float64)
     for _ in range(num_epochs):  # one sparse sum per epoch
-        centers, contexts = epoch_pairs(data.ids, data.sentence, data.keep, max_window_size, data.rng, "none")
+        centers, contexts = data.pairs(max_window_size, "none")
         counts = counts + sp.csr_matrix((np.ones(len(centers)), (centers, contexts)), shape=(n, n))
     return counts

@@ -56,206 +56,40 @@ Everything is plain PyTorch on tensors of the chosen device (CPU, CUDA, MPS).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from . import _checks
-from .corpus import flatten_corpus
+from ._checks import Boolean, Calls, Choice, Instance, Integer, Positive, Real, rules
 from .models import SkipGram
-from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
+from .skipgram_data import SUBSAMPLING_FORMULAS
+from .sparse_sgd import (
+    SHUFFLES,
+    CudaGraphBlockStep,
+    LinearRate,
+    Word2VecDraws,
+    compiled_block_step,
+    sgns_block_step,
+)
 from .training import History, StepResult, as_device, fit
 from .vocab import Vocab
 
-__all__ = [
-    "epoch_pairs", "compiled_block_step", "CudaGraphBlockStep", "sgns_block_gradients", "sgns_block_step",
-    "train_skipgram_fast",
-]
+__all__ = ["train_skipgram_fast"]
 
 BLOCKS_PER_WORKER = 8  # blocks each worker trains between two synchronisations
 
 
-def epoch_pairs(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, max_window_size: int,
-                rng: np.random.Generator, shuffle: str = "pairs") -> tuple[np.ndarray, np.ndarray]:
-    """One epoch's (center, context) pairs as two flat id arrays, in the order ``shuffle`` asks for.
-
-    Subsamples and draws windows with :func:`~d2lmini.skipgram_data.draw_windows`,
-    then lists the pairs: ``"pairs"`` shuffles them all, ``"centers"`` keeps
-    each center's pairs together with the centers in random order, ``"none"``
-    keeps the corpus order.
-    """
-    _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
-    center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)
-    if shuffle == "centers":
-        order = rng.permutation(len(center_ids))
-        center_ids, context_ids = center_ids[order], context_ids[order]
-    flat = np.flatnonzero(context_ids.ravel() >= 0)  # row-major: each center's pairs together
-    if shuffle == "pairs":
-        flat = flat[rng.permutation(len(flat))]
-    return center_ids[flat // context_ids.shape[1]], context_ids.ravel()[flat]
-
-
-def sgns_block_gradients(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor,
-                         contexts: torch.Tensor, negatives: torch.Tensor):
-    """Summed SGNS loss of a block and its gradients for the rows it touches.
-
-    Args:
-        center, context: the two tables, ``(V, d)``.
-        centers, contexts: ids of the block's ``B`` pairs, ``(B,)``; ``B`` a multiple of the group size.
-        negatives: ``(B / G, K)`` noise ids, shared by the ``G`` consecutive pairs of each group.
-
-    Returns:
-        ``(loss, grad_centers, grad_contexts, grad_negatives)``: the loss
-        ``sum_i [-log s(v_i . u_i) - sum_k log s(-v_i . n_gk)]`` (``s`` the
-        sigmoid), and its gradients with respect to the gathered rows, of
-        shapes ``(B, d)``, ``(B, d)`` and ``(B / G, K, d)``.
-    """
-    groups, k = negatives.shape
-    b, d = len(centers), center.shape[1]
-    v = center.index_select(0, centers)  # (B, d)
-    u = context.index_select(0, contexts)  # (B, d)
-    noise = context.index_select(0, negatives.reshape(-1)).view(groups, k, d)  # (B/G, K, d)
-    v_grouped = v.view(groups, b // groups, d)  # (B/G, G, d)
-    positive = (v * u).sum(1)  # (B,)
-    negative = torch.bmm(v_grouped, noise.transpose(1, 2))  # (B/G, G, K)
-    loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
-    g_positive = torch.sigmoid(positive) - 1.0  # dloss / dpositive
-    g_negative = torch.sigmoid(negative)  # dloss / dnegative
-    grad_v = g_positive[:, None] * u + torch.bmm(g_negative, noise).view(b, d)
-    grad_u = g_positive[:, None] * v
-    grad_noise = torch.bmm(g_negative.transpose(1, 2), v_grouped)  # (B/G, K, d)
-    return loss, grad_v, grad_u, grad_noise
-
-
-@torch.no_grad()
-def sgns_block_step(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor, contexts: torch.Tensor,
-                    negatives: torch.Tensor, lr: float | torch.Tensor) -> torch.Tensor:
-    """One SGD step on a block: every touched row moves by ``-lr`` times its summed gradient.
-
-    The same arithmetic as :func:`sgns_block_gradients`, arranged for speed in
-    eager PyTorch: the learning rate is folded into the two sigmoid terms, the
-    noise part of the center gradient is one ``baddbmm``, and the context table
-    (true contexts and noise words) is updated by one ``scatter_add_``, which
-    on the CPU is about twice as fast as ``index_add_``.
-
-    Returns the block's summed loss before the step.
-    """
-    groups, k = negatives.shape
-    b, d = len(centers), center.shape[1]
-    noise_ids = negatives.reshape(-1)
-    v = center.index_select(0, centers)
-    u = context.index_select(0, contexts)
-    noise = context.index_select(0, noise_ids).view(groups, k, d)
-    v_grouped = v.view(groups, b // groups, d)
-    positive = (v * u).sum(1)
-    negative = torch.bmm(v_grouped, noise.transpose(1, 2))
-    loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
-    step_positive = (torch.sigmoid(positive) - 1.0).mul_(-lr)  # -lr * dloss/dpositive
-    step_negative = torch.sigmoid(negative).mul_(-lr)
-    step_v = torch.baddbmm((step_positive[:, None] * u).view(groups, b // groups, d), step_negative, noise)
-    step_noise = torch.bmm(step_negative.transpose(1, 2), v_grouped).view(-1, d)
-    step_context = torch.cat([step_positive[:, None] * v, step_noise])
-    rows = torch.cat([contexts, noise_ids])
-    center.scatter_add_(0, centers[:, None].expand(b, d), step_v.view(b, d))
-    context.scatter_add_(0, rows[:, None].expand(len(rows), d), step_context)
-    return loss
-
-
-def _fusable_block_step(center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor, contexts: torch.Tensor,
-                        negatives: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
-    """:func:`sgns_block_step` written for ``torch.compile``: the grouped products as broadcasts.
-
-    Eager PyTorch would build ``(B/G, G, K, d)`` temporaries here and run
-    slower; the compiler fuses each broadcast and its sum into one loop, and
-    the gathers and scatters around them into a handful of kernels.
-    """
-    groups, k = negatives.shape
-    b, d = centers.shape[0], center.shape[1]
-    noise_ids = negatives.reshape(-1)
-    v = center[centers]
-    u = context[contexts]
-    noise = context[noise_ids].view(groups, 1, k, d)
-    v_grouped = v.view(groups, b // groups, 1, d)
-    positive = (v * u).sum(1)
-    negative = (v_grouped * noise).sum(-1)  # (B/G, G, K)
-    loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
-    step_positive = (torch.sigmoid(positive) - 1.0) * -lr
-    step_negative = (torch.sigmoid(negative) * -lr)[..., None]  # (B/G, G, K, 1)
-    step_v = step_positive[:, None] * u + (step_negative * noise).sum(2).view(b, d)
-    step_noise = (step_negative * v_grouped).sum(1).view(-1, d)
-    center.index_add_(0, centers, step_v)
-    context.index_add_(0, torch.cat([contexts, noise_ids]), torch.cat([step_positive[:, None] * v, step_noise]))
-    return loss
-
-
-class CudaGraphBlockStep:
-    """:func:`sgns_block_step` recorded once as a CUDA graph, replayed for each full block.
-
-    Call it as the step, ``step(center, context, centers, contexts, negatives, lr)``,
-    with the tables it was recorded on and a full block. Each call copies the
-    block's ids and the rate into the graph's input buffers and replays the
-    graph. The loss it returns lives in the graph's output buffer: use it
-    (e.g. add it to a sum) before the next call overwrites it.
-    """
-
-    def __init__(self, center: torch.Tensor, context: torch.Tensor, block_size: int, group_size: int,
-                 num_noise_words: int) -> None:
-        group_size = _checks.integer("group_size", group_size, 1)
-        block_size = _checks.integer("block_size", block_size, group_size)
-        if block_size % group_size:
-            raise ValueError(f"block_size must be a multiple of group_size={group_size}, got {block_size}")
-        num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
-        if center.device.type != "cuda" or context.device != center.device:
-            raise ValueError(f"a CUDA graph needs both tables on one CUDA device, got {center.device} "
-                             f"and {context.device}; train on the CPU with sgns_block_step instead")
-        device = center.device
-        self.centers = torch.zeros(block_size, dtype=torch.long, device=device)
-        self.contexts = torch.zeros_like(self.centers)
-        self.negatives = torch.zeros((block_size // group_size, num_noise_words), dtype=torch.long, device=device)
-        self.rate = torch.zeros((), device=device)  # rate 0: the warm-up steps below change nothing
-        inputs = (center, context, self.centers, self.contexts, self.negatives, self.rate)
-        side = torch.cuda.Stream(device)  # PyTorch's recipe: warm up on a side stream, then record
-        side.wait_stream(torch.cuda.current_stream(device))
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                sgns_block_step(*inputs)
-        torch.cuda.current_stream(device).wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.loss = sgns_block_step(*inputs)
-
-    def __call__(self, center: torch.Tensor, context: torch.Tensor, centers: torch.Tensor, contexts: torch.Tensor,
-                 negatives: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
-        self.centers.copy_(centers)
-        self.contexts.copy_(contexts)
-        self.negatives.copy_(negatives)
-        self.rate.copy_(lr)
-        self.graph.replay()
-        return self.loss
-
-
-_COMPILED: dict[str, Callable] = {}
-
-
-def compiled_block_step() -> Callable:
-    """``torch.compile`` of the block step, made once per process.
-
-    The first call of the result compiles (tens of seconds on a laptop CPU the
-    first time; PyTorch keeps the generated code in its on-disk cache, and a
-    later process loads it in a second or two). Pass the learning rate as a
-    0-d tensor, so that a new rate does not compile again.
-    """
-    if "step" not in _COMPILED:
-        # cpp_wrapper: the compiled step is called from C++ without holding the GIL, so that
-        # Hogwild threads run in parallel (with the default Python wrapper two threads are slower than one).
-        _COMPILED["step"] = torch.compile(torch.no_grad()(_fusable_block_step), dynamic=False,
-                                          options={"cpp_wrapper": True})
-    return _COMPILED["step"]
-
-
+@rules(
+    vocab=Instance(Vocab, "a d2lmini.Vocab"), embed_size=Integer(1), max_window_size=Integer(1),
+    num_noise_words=Integer(1), num_epochs=Integer(1), lr=Positive(), min_lr_fraction=Real(0.0, 1.0), t=Positive(),
+    subsampling=Choice(SUBSAMPLING_FORMULAS), group_size=Integer(1), block_size=Integer("group_size"),
+    workers=Integer(1), shuffle=Choice(SHUFFLES), compile=Boolean(), cuda_graph=Boolean(), seed=Integer(0),
+    callback=Calls("callback(progress, metrics)"), on_epoch_end=Calls("on_epoch_end(epoch, model, history)"),
+)
 def train_skipgram_fast(
     corpus: Sequence[Sequence[int]],
     vocab: Vocab,
@@ -281,157 +115,194 @@ def train_skipgram_fast(
     """Train skip-gram with negative sampling by sparse SGD on blocks of pairs (see the module).
 
     Each epoch subsamples frequent words (``subsampling``: the formula of
-    :func:`~d2lmini.skipgram_data.keep_probabilities`; word2vec's keeps more
-    frequent words than d2l's) and draws windows afresh
-    (:func:`~d2lmini.skipgram_data.draw_windows`), shuffles the pairs, and
-    trains on blocks of ``block_size`` pairs whose groups of ``group_size``
-    share ``num_noise_words`` noise words drawn by ``count ** 0.75`` (a noise
-    word may happen to be a context of its center, even the pair's own: nothing
-    is redrawn or skipped, so nothing can loop; word2vec skips a draw equal to
-    the pair's context). The learning rate falls linearly from
-    ``lr`` to ``lr * min_lr_fraction``.
+    :func:`~d2lmini.skipgram_data.keep_probabilities`), draws windows afresh,
+    shuffles the pairs, and trains on blocks of ``block_size`` pairs whose
+    groups of ``group_size`` share ``num_noise_words`` noise words drawn by
+    ``count ** 0.75``. A noise word equal to the pair's context is kept (word2vec
+    skips it). The rate falls linearly from ``lr`` to ``lr * min_lr_fraction``.
 
     Args:
-        corpus: sentences of ids encoded with ``vocab``.
         workers: threads updating the tables at once (Hogwild); 1 is reproducible.
         shuffle: the order of an epoch's pairs: ``"pairs"`` (every pair anywhere),
             ``"centers"`` (a center's pairs together, centers in random order) or
             ``"none"`` (corpus order, as word2vec). With blocks, the order decides
             which updates are summed together; on PTB, keeping a center's pairs
             together favoured WordSim-353 and corpus order SimLex-999.
-        compile: run the block step through ``torch.compile`` (see
-            :func:`compiled_block_step`); pays once training outlasts the compilation.
-            On a CPU the step runs on one PyTorch thread per worker, so a compiled
-            run with one worker is reproducible too.
+        compile: run the block step through ``torch.compile``
+            (:func:`~d2lmini.sparse_sgd.compiled_block_step`); pays once training
+            outlasts the compilation. With one worker it is reproducible too.
         cuda_graph: on a CUDA device with one worker and no ``compile``, replay the
-            block step as a recorded CUDA graph (:class:`CudaGraphBlockStep`);
+            block step as a recorded CUDA graph (:class:`~d2lmini.sparse_sgd.CudaGraphBlockStep`);
             ignored elsewhere. CUDA adds rows with atomic additions, so no CUDA run
             is bit-for-bit reproducible.
-        on_epoch_end: called as ``on_epoch_end(epoch, model, history)`` after
-            each epoch, outside the timed part (e.g. to score the vectors).
+        on_epoch_end: ``on_epoch_end(epoch, model, history)`` after each epoch, untimed.
 
     Returns:
         ``(model, history)``: a :class:`~d2lmini.models.SkipGram` holding the
         trained tables, and a :class:`~d2lmini.training.History` whose loss is
         the mean SGNS loss per pair (with its ``K`` noise words).
     """
-    if not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be a d2lmini.Vocab, got {type(vocab).__name__}")
-    embed_size = _checks.integer("embed_size", embed_size, 1)
-    max_window_size = _checks.integer("max_window_size", max_window_size, 1)
-    num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
-    num_epochs = _checks.integer("num_epochs", num_epochs, 1)
-    lr = _checks.positive("lr", lr)
-    min_lr_fraction = _checks.real("min_lr_fraction", min_lr_fraction, 0.0, 1.0)
-    t = _checks.positive("t", t)
-    _checks.choice("subsampling", subsampling, ("d2l", "word2vec"))
-    group_size = _checks.integer("group_size", group_size, 1)
-    block_size = _checks.integer("block_size", block_size, group_size)
-    block_size -= block_size % group_size
-    workers = _checks.integer("workers", workers, 1)
-    _checks.choice("shuffle", shuffle, ("pairs", "centers", "none"))
-    compile = _checks.boolean("compile", compile)
-    cuda_graph = _checks.boolean("cuda_graph", cuda_graph)
-    seed = _checks.integer("seed", seed, 0)
-    if on_epoch_end is not None and not callable(on_epoch_end):
-        raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, model, history), "
-                        f"got {on_epoch_end!r}")
+    block_size -= block_size % group_size  # whole groups
     device = as_device(device)
 
-    ids, sentence = flatten_corpus(corpus, len(vocab))
-    unk = None if vocab.unk_token is None else vocab.unk
-    keep = keep_probabilities(vocab.counts, t, unk=unk, formula=subsampling)
-    noise = AliasSampler(noise_distribution(vocab.counts, unk=unk))
-    rng = np.random.default_rng(seed)
-    noise_generator = torch.Generator(device=device).manual_seed(seed)
-    cpu_generator = torch.Generator().manual_seed(seed)
-    model = SkipGram.word2vec_start(len(vocab), embed_size, cpu_generator).to(device)
-    center, context = model.center.weight.data, model.context.weight.data
-    block_step = compiled_block_step() if compile else sgns_block_step
-    if device.type == "cuda" and cuda_graph and workers == 1 and not compile:
-        # Recorded before the drawing thread starts: no other thread may touch CUDA while a graph records.
-        block_step = CudaGraphBlockStep(center, context, block_size, group_size, num_noise_words)
-    state = {"pairs_done": 0, "pairs_total": None}
+    draws = Word2VecDraws(corpus, vocab, t, subsampling, seed)
+    model = SkipGram.word2vec_start(len(vocab), embed_size, torch.Generator().manual_seed(seed)).to(device)
+    shape = _Blocks(block_size, group_size, num_noise_words, workers)
+    steps = _BlockSteps(model, shape, device, compile, cuda_graph)  # may record a CUDA graph: before any thread
+    drawer = _EpochDrawer(draws, shape, max_window_size, shuffle, device, seed)  # starts drawing epoch 1
+    rate = LinearRate(lr, min_lr_fraction, num_epochs)
 
-    def prepare_epoch() -> list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
-        """Draw an epoch: its pairs in order, cut into blocks, with every block's noise words."""
-        shuffle_here = device.type != "cpu" and shuffle == "pairs"
-        center_ids, context_ids = epoch_pairs(ids, sentence, keep, max_window_size, rng,
-                                              "none" if shuffle_here else shuffle)
-        pairs = len(center_ids) - len(center_ids) % group_size
+    def epoch_steps(epoch: int) -> list:
+        drawn = drawer.epoch(last=epoch + 1 == num_epochs)
+        rate.plan(sum(len(block[0]) for step in drawn for block in step))
+        return drawn
+
+    def step(blocks) -> StepResult:
+        loss = steps.train(blocks, rate.rate())
+        pairs = sum(len(block[0]) for block in blocks)
+        rate.advance(pairs)
+        return StepResult(loss, pairs, pairs)
+
+    epoch_end = None if on_epoch_end is None else (lambda epoch, history: on_epoch_end(epoch, model, history))
+    with drawer, steps, _one_thread_per_worker(device):
+        steps.warm_up()  # compiles while the drawer draws the first epoch
+        history = fit(step, epoch_steps, num_epochs, device, lr, callback, on_epoch_end=epoch_end)
+    return model, history
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """How an epoch's pairs are cut: blocks of ``size`` pairs, groups of ``group_size`` sharing ``noise_words``."""
+
+    size: int
+    group_size: int
+    noise_words: int
+    workers: int
+
+    def cut(self, centers: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> list[list[tuple]]:
+        """The epoch as steps, each ``BLOCKS_PER_WORKER`` blocks for each worker.
+
+        The workers wait for each other (and the loop's bookkeeping runs) once
+        per step, not once per block.
+        """
+        per_block = self.size // self.group_size
+        blocks = [(centers[i:i + self.size], contexts[i:i + self.size],
+                   negatives[i // self.group_size:i // self.group_size + per_block])
+                  for i in range(0, len(centers), self.size)]
+        per_step = self.workers * BLOCKS_PER_WORKER
+        return [blocks[i:i + per_step] for i in range(0, len(blocks), per_step)]
+
+
+class _EpochDrawer:
+    """Draws each epoch's blocks in a background thread, one epoch ahead of training.
+
+    NumPy and PyTorch release the GIL in their loops, so the next epoch is drawn
+    while this one trains; the draws still happen one epoch after another, in order.
+    """
+
+    def __init__(self, draws: Word2VecDraws, blocks: _Blocks, max_window_size: int, shuffle: str,
+                 device: torch.device, seed: int) -> None:
+        self.draws, self.blocks, self.window, self.device = draws, blocks, max_window_size, device
+        # Off the CPU the pairs are permuted where they train: permuting millions of pairs is most of a
+        # draw's time on the CPU.
+        self.shuffle_on_device = device.type != "cpu" and shuffle == "pairs"
+        self.shuffle = "none" if self.shuffle_on_device else shuffle
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.thread = ThreadPoolExecutor(1)
+        self.next = self.thread.submit(self.draw)
+
+    def draw(self) -> list[list[tuple]]:
+        """An epoch: its pairs in order, cut into blocks, with every block's noise words."""
+        group = self.blocks.group_size
+        center_ids, context_ids = self.draws.pairs(self.window, self.shuffle)
+        pairs = len(center_ids) - len(center_ids) % group
         if pairs == 0:
-            raise ValueError(f"an epoch drew {len(center_ids)} pairs, fewer than group_size={group_size}; "
+            raise ValueError(f"an epoch drew {len(center_ids)} pairs, fewer than group_size={group}; "
                              "use a larger corpus or a smaller group_size")
-        centers = torch.from_numpy(center_ids).to(device).long()
-        contexts = torch.from_numpy(context_ids).to(device).long()
-        if shuffle_here:
-            order = torch.randperm(len(centers), generator=noise_generator, device=device)[:pairs]
+        centers = torch.from_numpy(center_ids).to(self.device).long()
+        contexts = torch.from_numpy(context_ids).to(self.device).long()
+        if self.shuffle_on_device:
+            order = torch.randperm(len(centers), generator=self.generator, device=self.device)[:pairs]
             centers, contexts = centers[order], contexts[order]
         else:
             centers, contexts = centers[:pairs], contexts[:pairs]
-        shape = (pairs // group_size, num_noise_words)
-        if device.type == "cpu":  # numpy draws twice as fast as torch on the CPU
-            negatives = torch.from_numpy(noise.sample(rng, shape).astype(np.int64))
+        shape = (pairs // group, self.blocks.noise_words)
+        if self.device.type == "cpu":  # numpy draws twice as fast as torch on the CPU
+            negatives = torch.from_numpy(self.draws.negatives(shape).astype(np.int64))
         else:
-            negatives = noise.sample_torch(shape, noise_generator)
-        per_block = block_size // group_size
-        blocks = [(centers[i:i + block_size], contexts[i:i + block_size],
-                   negatives[i // group_size:i // group_size + per_block]) for i in range(0, pairs, block_size)]
-        # One step of the loop: BLOCKS_PER_WORKER blocks for each worker, so that the workers
-        # wait for each other (and the loop's bookkeeping runs) once per step, not once per block.
-        per_step = workers * BLOCKS_PER_WORKER
-        return [blocks[i:i + per_step] for i in range(0, len(blocks), per_step)]
+            negatives = self.draws.noise.sample_torch(shape, self.generator)
+        return self.blocks.cut(centers, contexts, negatives)
 
-    # The next epoch is drawn by a background thread while this one trains (numpy and PyTorch
-    # release the GIL in their loops); the draws still happen one epoch after another, in order.
-    drawer = ThreadPoolExecutor(1)
-    next_epoch = drawer.submit(prepare_epoch)
-    if compile:  # compile now, while the first epoch is drawn: a step with rate 0 changes nothing
-        no_ids = torch.zeros(block_size, dtype=torch.long, device=device)
-        no_noise = torch.zeros((block_size // group_size, num_noise_words), dtype=torch.long, device=device)
-        block_step(center, context, no_ids, no_ids, no_noise, torch.zeros((), device=device))
+    def epoch(self, last: bool) -> list[list[tuple]]:
+        """The epoch drawn in the background; starts drawing the next unless this is the ``last``."""
+        drawn = self.next.result()
+        if not last:
+            self.next = self.thread.submit(self.draw)
+        return drawn
 
-    def epoch_blocks(epoch: int):
-        nonlocal next_epoch
-        steps = next_epoch.result()
-        if state["pairs_total"] is None:  # the schedule's length, from the first epoch's size
-            state["pairs_total"] = sum(len(b[0]) for step in steps for b in step) * num_epochs
-        if epoch + 1 < num_epochs:
-            next_epoch = drawer.submit(prepare_epoch)
-        return steps
+    def __enter__(self) -> _EpochDrawer:
+        return self
 
-    def train_blocks(worker: int, blocks, rate: float) -> torch.Tensor:
-        loss = torch.zeros((), device=device)
-        rate_tensor = torch.full((), rate, device=device)  # a fill, not a copy from the host: no wait
-        for centers, contexts, negatives in blocks[worker::workers]:
-            full = len(centers) == block_size  # compiled and recorded steps are specialised to full blocks
-            loss += (block_step(center, context, centers, contexts, negatives, rate_tensor) if full
-                     else sgns_block_step(center, context, centers, contexts, negatives, rate))
+    def __exit__(self, *exc) -> None:
+        self.next.cancel()
+        self.thread.shutdown(wait=True)
+
+
+class _BlockSteps:
+    """Trains a step's blocks on the model's tables: eager, compiled or replayed, by one worker or several."""
+
+    def __init__(self, model: SkipGram, blocks: _Blocks, device: torch.device, compile: bool,
+                 cuda_graph: bool) -> None:
+        self.center, self.context = model.center.weight.data, model.context.weight.data
+        self.blocks, self.device, self.compile = blocks, device, compile
+        self.full_step = compiled_block_step() if compile else sgns_block_step
+        if device.type == "cuda" and cuda_graph and blocks.workers == 1 and not compile:
+            self.full_step = CudaGraphBlockStep(self.center, self.context, blocks.size, blocks.group_size,
+                                                blocks.noise_words)
+        self.pool = ThreadPoolExecutor(blocks.workers) if blocks.workers > 1 else None
+
+    def warm_up(self) -> None:
+        """Compile the step now (if compiled): a step at rate 0 changes nothing."""
+        if self.compile:
+            no_ids = torch.zeros(self.blocks.size, dtype=torch.long, device=self.device)
+            no_noise = torch.zeros((self.blocks.size // self.blocks.group_size, self.blocks.noise_words),
+                                   dtype=torch.long, device=self.device)
+            self.full_step(self.center, self.context, no_ids, no_ids, no_noise, torch.zeros((), device=self.device))
+
+    def train(self, blocks: list[tuple], rate: float) -> torch.Tensor:
+        """Train every block of a step at ``rate``, spread over the workers; the summed loss."""
+        workers = self.blocks.workers
+        if self.pool is None:
+            return self.worker(0, blocks, rate)
+        return torch.stack(list(self.pool.map(self.worker, range(workers), [blocks] * workers,
+                                              [rate] * workers))).sum()
+
+    def worker(self, index: int, blocks: list[tuple], rate: float) -> torch.Tensor:
+        """Worker ``index`` trains every ``workers``-th block (Hogwild: no locks)."""
+        loss = torch.zeros((), device=self.device)
+        rate_tensor = torch.full((), rate, device=self.device)  # a fill, not a copy from the host: no wait
+        for centers, contexts, negatives in blocks[index::self.blocks.workers]:
+            if len(centers) == self.blocks.size:  # compiled and recorded steps are specialised to full blocks
+                loss += self.full_step(self.center, self.context, centers, contexts, negatives, rate_tensor)
+            else:
+                loss += sgns_block_step(self.center, self.context, centers, contexts, negatives, rate)
         return loss
 
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    def __enter__(self) -> _BlockSteps:
+        return self
 
-    def step(blocks) -> StepResult:
-        progress = min(1.0, state["pairs_done"] / state["pairs_total"])
-        rate = max(lr * (1.0 - progress), lr * min_lr_fraction)
-        if pool is None:
-            losses = [train_blocks(0, blocks, rate)]
-        else:
-            losses = list(pool.map(train_blocks, range(workers), [blocks] * workers, [rate] * workers))
-        pairs = sum(len(b[0]) for b in blocks)
-        state["pairs_done"] += pairs
-        return StepResult(torch.stack(losses).sum(), pairs, pairs)
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
-    epoch_end = None if on_epoch_end is None else (lambda epoch, history: on_epoch_end(epoch, model, history))
+
+@contextmanager
+def _one_thread_per_worker(device: torch.device) -> Iterator[None]:
+    """On a CPU, one PyTorch thread per worker (the parallelism comes from the workers); restored after."""
     caller_threads = torch.get_num_threads()
     if device.type == "cpu":
-        torch.set_num_threads(1)  # one thread per worker: the parallelism comes from the workers
+        torch.set_num_threads(1)
     try:
-        history = fit(step, epoch_blocks, num_epochs, device, lr, callback, on_epoch_end=epoch_end)
+        yield
     finally:
         torch.set_num_threads(caller_threads)
-        next_epoch.cancel()
-        drawer.shutdown(wait=True)
-        if pool is not None:
-            pool.shutdown()
-    return model, history

@@ -27,16 +27,18 @@ def show_source(obj, checks: bool = False) -> object:
     """Display the source of a function or class of ``d2lmini`` with syntax highlighting.
 
     Chapters show the package's code this way instead of pasting a copy, so
-    the book and the package cannot drift apart. The argument checks that guard
-    the public functions (calls to ``_checks`` or ``_check_*`` helpers, and
-    ``if``-blocks that only raise) are left out, each run of them replaced by
-    one comment, so that the reader sees the computation; ``checks=True``
-    shows the source as it is.
+    the book and the package cannot drift apart. A function that declares its
+    argument rules (``@rules(...)`` above it) is shown as written: its body holds
+    no checks. In the others, the argument checks written in the body (calls to
+    ``_checks`` or ``_check_*`` helpers, and ``if``-blocks that only raise) are
+    left out, each run of them replaced by one comment, so that the reader sees
+    the computation; ``checks=True`` shows the source as it is.
     """
     from IPython.display import Code
 
     source = inspect.getsource(obj)
-    return Code(source if checks else without_argument_checks(source), language="python")
+    declared = hasattr(obj, "rules")
+    return Code(source if checks or declared else without_argument_checks(source), language="python")
 
 
 _OMITTED = "# (argument checks omitted)"

@@ -34,42 +34,29 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import _checks
+from ._checks import Calls, Choice, Instance, Integer, Optional, Positive, Real, rules
 from .corpus import TokenFile
-from .fast_skipgram import sgns_block_gradients, sgns_block_step
 from .models import SkipGram
-from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
-from .training import DivergedError, as_device
+from .skipgram_data import AliasSampler
+from .sparse_sgd import epoch_pairs, linear_rate, sgns_block_gradients, sgns_block_step, subsampling_and_noise
+from .training import History, as_device, diverged_error, exploded
 
-__all__ = ["StreamStats", "train_skipgram_stream"]
+__all__ = ["AllReduceTally", "train_skipgram_stream"]
 
 CHUNK_TOKENS = 65_536  # tokens drawn at once: big enough for NumPy to pay, small enough for any memory
 
 
 @dataclass
-class StreamStats:
-    """What a run did: per-epoch mean loss per pair, seconds, and tokens and pairs seen (all processes).
+class AllReduceTally:
+    """Process 0's time in the gradient all-reduces (waiting for the slower process included) and bytes sent.
 
-    ``allreduce_seconds`` and ``allreduce_bytes`` are process 0's: the time spent
-    inside the gradient all-reduces (waiting for the slower process included) and
-    the bytes it handed to them (sparse: 8 bytes of row index plus the row's
-    values per touched row; dense: both whole tables). Both are 0 in one process.
-    On a GPU, NCCL queues the all-reduce, so the seconds are only what the host waited.
+    Sparse: 8 bytes of row index plus the row's values per touched row; dense:
+    both whole tables. Both are 0 in one process. On a GPU, NCCL queues the
+    all-reduce, so the seconds are only what the host waited.
     """
 
-    loss: list[float]
-    seconds: list[float]
-    tokens: int
-    pairs: int
-    world_size: int
-    steps: int
-    allreduce_seconds: float = 0.0
-    allreduce_bytes: int = 0
-
-    @property
-    def words_per_second(self) -> float:
-        """Corpus tokens trained on per second of training, summed over processes."""
-        return self.tokens / max(sum(self.seconds), 1e-12)
+    seconds: float = 0.0
+    bytes: int = 0
 
 
 def _world() -> tuple[int, int]:
@@ -98,14 +85,12 @@ class _Shard:
             rng = np.random.default_rng([seed, epoch, self.shard, index])
             ids, sentence = self.tokens.read(a, b)
             try:
-                centers, contexts = draw_windows(ids, sentence, keep, window, rng)
+                pair_centers, pair_contexts = epoch_pairs(ids, sentence, keep, window, rng, shuffle="none")
             except ValueError:  # no pair in this chunk (e.g. one-word sentences only)
-                centers, contexts = np.zeros(0, np.int32), np.zeros((0, 2 * window), np.int32)
-            flat = np.flatnonzero(contexts.ravel() >= 0)  # corpus order, each center's pairs together
-            flat = flat[:len(flat) - len(flat) % group_size]  # whole groups (drops < group_size pairs)
-            pair_centers = centers[flat // contexts.shape[1]].astype(np.int64)
-            pair_contexts = contexts.ravel()[flat].astype(np.int64)
-            groups = len(flat) // group_size
+                pair_centers, pair_contexts = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            whole = len(pair_centers) - len(pair_centers) % group_size  # whole groups (drops < group_size pairs)
+            pair_centers, pair_contexts = pair_centers[:whole].astype(np.int64), pair_contexts[:whole].astype(np.int64)
+            groups = whole // group_size
             negatives = noise.sample(rng, (groups, negative)).astype(np.int64)
             group_cuts = (np.arange(count + 1) * groups) // count
             for m in range(count):
@@ -115,15 +100,22 @@ class _Shard:
                        negatives[g0:g1], span)
 
 
+@rules(
+    tokens=Instance(TokenFile, "a d2lmini.corpus.TokenFile (from encode_files)"), embed_size=Integer(1),
+    max_window_size=Integer(1), num_noise_words=Integer(1), num_epochs=Integer(1), lr=Positive(),
+    min_lr_fraction=Real(0.0, 1.0), t=Positive(), group_size=Integer(1), batch_tokens=Integer(1),
+    num_shards=Optional(Integer(1)), allreduce=Choice(("sparse", "dense")), seed=Integer(0),
+    progress=Calls("progress(tokens_done)"),
+)
 def train_skipgram_stream(
     tokens: TokenFile,
     embed_size: int = 100,
-    window: int = 5,
-    negative: int = 5,
-    epochs: int = 5,
-    lr: float = 0.025,
+    max_window_size: int = 5,
+    num_noise_words: int = 5,
+    num_epochs: int = 5,
+    lr: float = 0.05,
     min_lr_fraction: float = 1e-4,
-    t: float = 1e-3,
+    t: float = 1e-4,
     group_size: int = 8,
     batch_tokens: int = 256,
     num_shards: int | None = None,
@@ -131,15 +123,17 @@ def train_skipgram_stream(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[SkipGram, StreamStats]:
+) -> tuple[SkipGram, History]:
     """Train skip-gram with negative sampling on a corpus on disk (see the module for the data order).
 
     Args:
         tokens: the encoded corpus (:func:`~d2lmini.corpus.encode_files`).
-        window: the largest window; each center draws its own size in ``[1, window]``.
-        negative: noise words per pair, drawn by ``count ** 0.75`` and shared by
-            the ``group_size`` consecutive pairs of a group.
-        t: subsampling threshold (word2vec's formula; its default 1e-3).
+        max_window_size: the largest window; each center draws its own size in
+            ``[1, max_window_size]``.
+        num_noise_words: noise words per pair, drawn by ``count ** 0.75`` and shared
+            by the ``group_size`` consecutive pairs of a group.
+        t: subsampling threshold (word2vec's formula; the command line passes
+            word2vec's default, 1e-3).
         batch_tokens: corpus tokens per minibatch and shard (about 5 pairs each
             with the defaults); a step of ``W`` processes trains ``W`` minibatches.
         num_shards: how the data is cut and ordered; default the number of
@@ -151,27 +145,18 @@ def train_skipgram_stream(
             trained on since the last call (e.g. a progress bar's ``update``).
 
     Returns:
-        ``(model, stats)``: a :class:`~d2lmini.models.SkipGram` (identical on every
-        process) and :class:`StreamStats`.
+        ``(model, history)``: a :class:`~d2lmini.models.SkipGram` (identical on
+        every process) and a :class:`~d2lmini.training.History` over all
+        processes: per epoch, the mean loss per pair, ``seconds``, ``examples``
+        (pairs), ``tokens``, ``steps``, and process 0's ``allreduce_seconds`` and
+        ``allreduce_bytes`` (:class:`AllReduceTally`). An epoch whose loss
+        diverges (:func:`~d2lmini.training.exploded`) raises ``DivergedError``.
     """
-    if not isinstance(tokens, TokenFile):
-        raise TypeError(f"tokens must be a d2lmini.corpus.TokenFile (from encode_files), got {type(tokens).__name__}")
     if len(tokens.vocab) < 2:
         raise ValueError(f"the corpus's vocabulary holds {len(tokens.vocab)} word; skip-gram needs at least 2 "
                          "distinct words (lower min_count or use a larger corpus)")
-    embed_size = _checks.integer("embed_size", embed_size, 1)
-    window = _checks.integer("window", window, 1)
-    negative = _checks.integer("negative", negative, 1)
-    epochs = _checks.integer("epochs", epochs, 1)
-    lr = _checks.positive("lr", lr)
-    min_lr_fraction = _checks.real("min_lr_fraction", min_lr_fraction, 0.0, 1.0)
-    t = _checks.positive("t", t)
-    group_size = _checks.integer("group_size", group_size, 1)
-    batch_tokens = _checks.integer("batch_tokens", batch_tokens, 1)
-    _checks.choice("allreduce", allreduce, ("sparse", "dense"))
-    seed = _checks.integer("seed", seed, 0)
     rank, world = _world()
-    num_shards = world if num_shards is None else _checks.integer("num_shards", num_shards, 1)
+    num_shards = world if num_shards is None else num_shards
     if num_shards % world:
         raise ValueError(f"num_shards={num_shards} must be a multiple of the number of processes ({world})")
     device = as_device(device)
@@ -179,53 +164,67 @@ def train_skipgram_stream(
         raise ValueError(f"allreduce='sparse' needs the gloo backend, got {dist.get_backend()!r}; "
                          "use allreduce='dense' with NCCL")
 
-    vocab_size = len(tokens.vocab)
-    keep = keep_probabilities(tokens.vocab.counts, t, unk=None, formula="word2vec")
-    noise = AliasSampler(noise_distribution(tokens.vocab.counts, unk=None))
+    keep, noise = subsampling_and_noise(tokens.vocab.counts, t, unk=None)
     shards = [_Shard(tokens, k, num_shards, batch_tokens) for k in range(num_shards)]
-    mine = shards[rank::world]
     steps_per_epoch = max(s.num_batches for s in shards)
-    total_steps = steps_per_epoch * epochs
-
+    plan = _Plan(lr, min_lr_fraction, steps_per_epoch, steps_per_epoch * num_epochs, world, allreduce, device,
+                 fused=world == 1 and num_shards == 1)  # one minibatch per step: the fast trainer's fused step
     # word2vec's start, the same on every process
-    model = SkipGram.word2vec_start(vocab_size, embed_size, torch.Generator().manual_seed(seed))
-    model.to(device)
-    center, context = model.center.weight.data, model.context.weight.data
-    fused = world == 1 and num_shards == 1  # one minibatch per step: the fast trainer's fused step
+    model = SkipGram.word2vec_start(len(tokens.vocab), embed_size, torch.Generator().manual_seed(seed)).to(device)
+    history = History()
+    for epoch in range(num_epochs):
+        started, tally = time.perf_counter(), AllReduceTally()
+        streams = [s.batches(epoch, seed, keep, noise, max_window_size, num_noise_words, group_size)
+                   for s in shards[rank::world]]
+        tokens_done, pairs, loss = _train_epoch(model, streams, epoch, plan, tally, progress)
+        mean = loss / max(pairs, 1)
+        if exploded(mean, history.epochs[0]["loss"] if history.epochs else mean):
+            raise diverged_error(lr, epoch)
+        history.add_epoch({"epoch": epoch + 1, "loss": mean, "seconds": time.perf_counter() - started,
+                           "examples": int(pairs), "tokens": int(tokens_done), "steps": steps_per_epoch,
+                           "allreduce_seconds": tally.seconds, "allreduce_bytes": tally.bytes}, loss, int(pairs))
+    return model, history
 
-    stats = StreamStats([], [], 0, 0, world, 0)
-    step = 0
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        streams = [s.batches(epoch, seed, keep, noise, window, negative, group_size) for s in mine]
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        counts = torch.zeros(2, dtype=torch.float64)  # tokens, pairs of this process
-        for _ in range(steps_per_epoch):
-            rate = max(lr * (1.0 - step / total_steps), lr * min_lr_fraction)
-            batches = [b for b in (next(stream, None) for stream in streams) if b is not None]
-            if fused:
-                for c, o, n, _span in batches:
-                    if len(c):
-                        loss_sum += sgns_block_step(center, context, *_on(device, c, o, n), rate)
-            else:
-                loss_sum += _data_parallel_step(center, context, batches, rate, world, allreduce, device, stats)
-            done = sum(span for *_, span in batches)
-            counts += torch.tensor([done, sum(len(c) for c, *_ in batches)], dtype=torch.float64)
-            if progress is not None:
-                progress(done)
-            step += 1
-        totals = torch.cat([counts, loss_sum.cpu().reshape(1)])
-        if world > 1:
-            dist.all_reduce(totals)
-        tokens_done, pairs, loss = totals.tolist()
-        if not np.isfinite(loss):
-            raise DivergedError(f"the loss became {loss} in epoch {epoch + 1}; lower lr (now {lr})")
-        stats.loss.append(loss / max(pairs, 1))
-        stats.seconds.append(time.perf_counter() - started)
-        stats.tokens += int(tokens_done)
-        stats.pairs += int(pairs)
-    stats.steps = step
-    return model, stats
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every step of a run needs to know besides its data."""
+
+    lr: float
+    min_lr_fraction: float
+    steps_per_epoch: int
+    total_steps: int
+    world: int
+    allreduce: str
+    device: torch.device
+    fused: bool
+
+
+def _train_epoch(model: SkipGram, streams: list, epoch: int, plan: _Plan, tally: AllReduceTally,
+                 progress: Callable[[int], None] | None) -> tuple[float, float, float]:
+    """Train one epoch, step by step; ``(tokens, pairs, summed loss)`` over all processes."""
+    center, context = model.center.weight.data, model.context.weight.data
+    loss_sum = torch.zeros((), dtype=torch.float64, device=plan.device)
+    counts = torch.zeros(2, dtype=torch.float64)  # tokens, pairs of this process
+    for step in range(epoch * plan.steps_per_epoch, (epoch + 1) * plan.steps_per_epoch):
+        rate = linear_rate(plan.lr, step / plan.total_steps, plan.min_lr_fraction)
+        batches = [b for b in (next(stream, None) for stream in streams) if b is not None]
+        if plan.fused:
+            for c, o, n, _span in batches:
+                if len(c):
+                    loss_sum += sgns_block_step(center, context, *_on(plan.device, c, o, n), rate)
+        else:
+            loss_sum += _data_parallel_step(center, context, batches, rate, plan.world, plan.allreduce,
+                                            plan.device, tally)
+        done = sum(span for *_, span in batches)
+        counts += torch.tensor([done, sum(len(c) for c, *_ in batches)], dtype=torch.float64)
+        if progress is not None:
+            progress(done)
+    totals = torch.cat([counts, loss_sum.cpu().reshape(1)])
+    if plan.world > 1:
+        dist.all_reduce(totals)
+    tokens_done, pairs, loss = totals.tolist()
+    return tokens_done, pairs, loss
 
 
 def _on(device: torch.device, *arrays: np.ndarray) -> list[torch.Tensor]:
@@ -234,7 +233,7 @@ def _on(device: torch.device, *arrays: np.ndarray) -> list[torch.Tensor]:
 
 @torch.no_grad()
 def _data_parallel_step(center: torch.Tensor, context: torch.Tensor, batches, rate: float, world: int,
-                        allreduce: str, device: torch.device, stats: StreamStats) -> torch.Tensor:
+                        allreduce: str, device: torch.device, tally: AllReduceTally) -> torch.Tensor:
     """Sum the gradients of this process's minibatches, all-reduce them, and apply the sum."""
     loss = torch.zeros((), dtype=torch.float64, device=device)
     v_rows, v_grads, u_rows, u_grads = [], [], [], []
@@ -259,18 +258,18 @@ def _data_parallel_step(center: torch.Tensor, context: torch.Tensor, batches, ra
         elif allreduce == "sparse":
             # summed here first: a row's pairs travel as one row (3.5x fewer bytes on PTB)
             summed = torch.sparse_coo_tensor(rows[None], grads, table.shape, check_invariants=False).coalesce()
-            stats.allreduce_bytes += summed._nnz() * (8 + grads.element_size() * d)
+            tally.bytes += summed._nnz() * (8 + grads.element_size() * d)
             started = time.perf_counter()
             dist.all_reduce(summed)
-            stats.allreduce_seconds += time.perf_counter() - started
+            tally.seconds += time.perf_counter() - started
             summed = summed.coalesce()
             updates.append((table, summed.indices()[0], summed.values()))
         else:
             summed = torch.zeros_like(table).index_add_(0, rows, grads)
             started = time.perf_counter()
             dist.all_reduce(summed)
-            stats.allreduce_seconds += time.perf_counter() - started
-            stats.allreduce_bytes += summed.numel() * summed.element_size()
+            tally.seconds += time.perf_counter() - started
+            tally.bytes += summed.numel() * summed.element_size()
             updates.append((table, None, summed))
     for table, rows, grads in updates:  # after both all-reduces: every gradient is of the old tables
         if rows is None:

@@ -28,9 +28,11 @@ import torch
 import torch.nn.functional as F
 
 from . import _checks
+from ._checks import Calls, Choice, Integer, Positive, Real, rules
 from .models import rng_scope, sigmoid_bce_loss
 
-__all__ = ["default_device", "as_device", "reuse_freed_memory", "make_adam", "History", "DivergedError", "fit",
+__all__ = ["default_device", "as_device", "reuse_freed_memory", "make_adam", "History", "DivergedError", "exploded",
+           "diverged_error", "fit",
            "train_glove", "train_skipgram", "evaluate_lm", "train_lm"]
 
 Callback = Callable[[float, dict[str, float]], None]
@@ -112,6 +114,14 @@ class History:
     def __getitem__(self, key: str) -> list[float]:
         return [row[key] for row in self.epochs]
 
+    def add_epoch(self, row: dict[str, float], loss_sum: float, loss_count: int) -> None:
+        """Append an epoch's row (with ``seconds`` and ``examples``) and add it to the totals."""
+        self.epochs.append(row)
+        self.seconds += row["seconds"]
+        self.examples += row["examples"]
+        self.loss_sum += loss_sum
+        self.loss_count += loss_count
+
 
 class DivergedError(FloatingPointError):
     """The training loss became NaN or infinite, or exploded (see :data:`EXPLODED`)."""
@@ -137,6 +147,9 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+@rules(num_epochs=Integer(1), lr=Positive(), callback=Calls("callback(progress, metrics)"),
+       updates_per_epoch_reported=Integer(1), after_step=Calls("after_step(global_step, progress) -> stop"),
+       on_epoch_end=Calls("on_epoch_end(epoch, history)"))
 def fit(
     step: Callable[[object], StepResult],
     batches: Callable[[int], Iterable],
@@ -168,98 +181,140 @@ def fit(
     Raises:
         DivergedError: the loss became non-finite; names the epoch and the step.
     """
-    num_epochs = _checks.integer("num_epochs", num_epochs, 1)
-    updates_per_epoch_reported = _checks.integer("updates_per_epoch_reported", updates_per_epoch_reported, 1)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(progress, metrics), got {callback!r}")
-    if on_epoch_end is not None and not callable(on_epoch_end):
-        raise TypeError(f"on_epoch_end must be callable as on_epoch_end(epoch, history), got {on_epoch_end!r}")
     history = History()
-    # Divergence is tracked on the device, without a synchronisation per step: the first step whose
-    # loss per term is NaN, infinite, or over EXPLODED times the first step's (or EXPLODED, if larger:
-    # a tiny first loss, as GloVe's on rare pairs, must not make ordinary noise look like divergence).
-    bad_step = torch.full((), -1, dtype=torch.long, device=device)
-    global_step = torch.zeros((), dtype=torch.long, device=device)
-    first_loss: torch.Tensor | None = None
-
-    def check_finite(epoch: int, num_batches: int) -> None:
-        first = int(bad_step.item())
-        if first >= 0:
-            raise DivergedError(
-                f"training diverged at epoch {epoch + 1}, step {first + 1} (steps count from the start of "
-                f"training, {num_batches} per epoch): the loss became NaN, infinite or over {EXPLODED:g} "
-                f"times its first value with lr={lr:g}. Retrain with a smaller learning rate, e.g. "
-                f"lr={lr / 10:g}; if that does not help, look for invalid values in the data."
-            )
-
-    stop, steps_done = False, 0
+    watch = _DivergenceWatch(device, lr)
+    steps_done = 0
     for epoch in range(num_epochs):
         _sync(device)
         start = time.perf_counter()  # the epoch's time includes drawing its batches
-        epoch_batches = batches(epoch)
-        num_batches = len(epoch_batches) if hasattr(epoch_batches, "__len__") else 0
-        # Report points that split the epoch into windows of equal size, to within one batch
-        # (a fixed stride would leave a short, noisy last window).
-        report_at = {round(num_batches * k / updates_per_epoch_reported) for k in
-                     range(1, updates_per_epoch_reported + 1)} - {0} if num_batches else set()
-        reports_in_epoch = bool(report_at)
-        loss_sum = torch.zeros((), device=device)
-        count = examples = 0
-        window_start_sum, window_start_count = 0.0, 0  # the loss reported last time, to report what follows
-        outside = 0.0  # seconds of this epoch spent in the callback and after_step, not training
-        extra: dict[str, int] = {}
-        for i, batch in enumerate(epoch_batches):
-            result = step(batch)
-            loss = result.loss_sum.detach()
-            mean = loss / max(result.loss_count, 1)
-            if first_loss is None:
-                first_loss = torch.clamp(mean.abs(), min=1.0)
-            healthy = torch.isfinite(mean) & (mean.abs() <= EXPLODED * first_loss)
-            bad_step = torch.where(healthy | (bad_step >= 0), bad_step, global_step)
-            global_step += 1
-            loss_sum += loss
-            count += result.loss_count
-            examples += result.examples
-            for key, value in result.extra.items():
-                extra[key] = extra.get(key, 0) + value
+        run = _Epoch(epoch, batches(epoch), updates_per_epoch_reported, device)
+        for batch in run.batches:
+            run.add(step(batch), watch)
             steps_done += 1
-            progress = epoch + (i + 1) / num_batches if num_batches else float(epoch + 1)
-            if (i + 1) in report_at:
-                check_finite(epoch, num_batches)
-                if callback is not None:
-                    total = loss_sum.item()  # waits for the device: what follows is not training
-                    paused = time.perf_counter()
-                    window = (total - window_start_sum) / max(count - window_start_count, 1)
-                    callback(progress, {"loss": window})
-                    window_start_sum, window_start_count = total, count
-                    outside += time.perf_counter() - paused
-            if after_step is not None:
-                paused = time.perf_counter()
-                stop = bool(after_step(steps_done, progress))
-                outside += time.perf_counter() - paused
-                if stop:
-                    break
+            if run.at_report_point():
+                watch.check(epoch, run.num_batches)
+                run.report(callback)
+            if after_step is not None and run.ask(after_step, steps_done):
+                break
         _sync(device)
-        seconds = time.perf_counter() - start - outside
-        check_finite(epoch, num_batches)
-        if count == 0:
-            raise ValueError(f"epoch {epoch + 1} had no batches: the data holds no training examples")
-        epoch_loss = loss_sum.item()
-        history.seconds += seconds
-        history.examples += examples
-        history.loss_sum += epoch_loss
-        history.loss_count += count
-        history.epochs.append({"epoch": epoch + 1, "loss": epoch_loss / count, "seconds": seconds,
-                               "examples": examples, **extra})
-        if callback is not None and not reports_in_epoch:
-            callback(float(epoch + 1), {"loss": epoch_loss / count})
+        seconds = time.perf_counter() - start - run.outside
+        watch.check(epoch, run.num_batches)
+        history.add_epoch(run.row(seconds), run.loss_total, run.count)
+        if callback is not None and not run.report_at:
+            callback(float(epoch + 1), {"loss": history.epochs[-1]["loss"]})
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
-        if stop:
-            history.stopped_early = epoch + 1 < num_epochs or i + 1 < num_batches
+        if run.stop:
+            history.stopped_early = epoch + 1 < num_epochs or run.done < run.num_batches
             break
     finish_curve(callback)
     return history
+
+
+class _DivergenceWatch:
+    """Notes the first diverging step on the device, without a synchronisation per step.
+
+    A step diverges when its loss per term is NaN, infinite, or over EXPLODED
+    times the first step's (or EXPLODED, if larger: a tiny first loss, as
+    GloVe's on rare pairs, must not make ordinary noise look like divergence).
+    """
+
+    def __init__(self, device: torch.device, lr: float) -> None:
+        self.lr = lr
+        self.bad_step = torch.full((), -1, dtype=torch.long, device=device)
+        self.global_step = torch.zeros((), dtype=torch.long, device=device)
+        self.first_loss: torch.Tensor | None = None
+
+    def see(self, mean: torch.Tensor) -> None:
+        """Note a step's mean loss per term."""
+        if self.first_loss is None:
+            self.first_loss = torch.clamp(mean.abs(), min=1.0)
+        healthy = torch.isfinite(mean) & (mean.abs() <= EXPLODED * self.first_loss)
+        self.bad_step = torch.where(healthy | (self.bad_step >= 0), self.bad_step, self.global_step)
+        self.global_step += 1
+
+    def check(self, epoch: int, num_batches: int) -> None:
+        """Raise :class:`DivergedError` if a step so far diverged (waits for the device)."""
+        first = int(self.bad_step.item())
+        if first >= 0:
+            raise diverged_error(self.lr, epoch, f", step {first + 1} (steps count from the start of training, "
+                                                 f"{num_batches} per epoch)")
+
+
+def exploded(mean_loss: float, first_loss: float) -> bool:
+    """The divergence rule of every trainer: a loss NaN, infinite, or over EXPLODED times ``max(|first|, 1)``."""
+    return not math.isfinite(mean_loss) or abs(mean_loss) > EXPLODED * max(abs(first_loss), 1.0)
+
+
+def diverged_error(lr: float, epoch: int, where: str = "") -> DivergedError:
+    """The error every trainer raises when its loss diverges in ``epoch`` (counted from 0)."""
+    return DivergedError(
+        f"training diverged at epoch {epoch + 1}{where}: the loss became NaN, infinite or over {EXPLODED:g} "
+        f"times its first value with lr={lr:g}. Retrain with a smaller learning rate, e.g. lr={lr / 10:g}; "
+        "if that does not help, look for invalid values in the data."
+    )
+
+
+class _Epoch:
+    """One epoch's running sums, its report points, and the time spent outside training."""
+
+    def __init__(self, epoch: int, batches: Iterable, reports: int, device: torch.device) -> None:
+        self.epoch, self.batches = epoch, batches
+        self.num_batches = len(batches) if hasattr(batches, "__len__") else 0
+        # Report points that split the epoch into windows of equal size, to within one batch
+        # (a fixed stride would leave a short, noisy last window).
+        self.report_at = ({round(self.num_batches * k / reports) for k in range(1, reports + 1)} - {0}
+                          if self.num_batches else set())
+        self.loss_sum = torch.zeros((), device=device)
+        self.count = self.examples = self.done = 0
+        self.extra: dict[str, int] = {}
+        self.reported_sum, self.reported_count = 0.0, 0  # the loss reported last time, to report what follows
+        self.outside = 0.0  # seconds spent in the callback and after_step, not training
+        self.stop = False
+        self.loss_total = 0.0  # the epoch's summed loss, once read from the device
+
+    @property
+    def progress(self) -> float:
+        """Epochs done, e.g. 2.5."""
+        return self.epoch + self.done / self.num_batches if self.num_batches else float(self.epoch + 1)
+
+    def add(self, result: StepResult, watch: _DivergenceWatch) -> None:
+        loss = result.loss_sum.detach()
+        watch.see(loss / max(result.loss_count, 1))
+        self.loss_sum += loss
+        self.count += result.loss_count
+        self.examples += result.examples
+        for key, value in result.extra.items():
+            self.extra[key] = self.extra.get(key, 0) + value
+        self.done += 1
+
+    def at_report_point(self) -> bool:
+        return self.done in self.report_at
+
+    def report(self, callback: Callback | None) -> None:
+        """Call ``callback`` with the mean loss since the last report, off the epoch's clock."""
+        if callback is None:
+            return
+        total = self.loss_sum.item()  # waits for the device: what follows is not training
+        paused = time.perf_counter()
+        callback(self.progress, {"loss": (total - self.reported_sum) / max(self.count - self.reported_count, 1)})
+        self.reported_sum, self.reported_count = total, self.count
+        self.outside += time.perf_counter() - paused
+
+    def ask(self, after_step: Callable[[int, float], bool], steps_done: int) -> bool:
+        """Run ``after_step`` off the epoch's clock; whether it asks to stop."""
+        paused = time.perf_counter()
+        self.stop = bool(after_step(steps_done, self.progress))
+        self.outside += time.perf_counter() - paused
+        return self.stop
+
+    def row(self, seconds: float) -> dict[str, float]:
+        """The epoch's row of :class:`History` (waits for the device)."""
+        if self.count == 0:
+            raise ValueError(f"epoch {self.epoch + 1} had no batches: the data holds no training examples")
+        self.loss_total = self.loss_sum.item()
+        return {"epoch": self.epoch + 1, "loss": self.loss_total / self.count, "seconds": seconds,
+                "examples": self.examples, **self.extra}
 
 
 def finish_curve(callback: Callback | None) -> None:
@@ -267,10 +322,6 @@ def finish_curve(callback: Callback | None) -> None:
     close = getattr(callback, "close", None)
     if callable(close):
         close()
-
-
-def _check_training_args(num_epochs, lr) -> tuple[int, float]:
-    return _checks.integer("num_epochs", num_epochs, 1), _checks.positive("lr", lr)
 
 
 def _check_model_vocab(model: torch.nn.Module, vocab_size: int | None) -> None:
@@ -303,6 +354,11 @@ def make_adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr)
 
 
+_LOOP_RULES = dict(num_epochs=Integer(1), lr=Positive(), callback=Calls("callback(progress, metrics)"),
+                   updates_per_epoch_reported=Integer(1))
+
+
+@rules(**_LOOP_RULES, initial_accumulator=Real(0.0))
 def train_glove(
     model: torch.nn.Module,
     data_iter: Iterable,
@@ -323,8 +379,6 @@ def train_glove(
 
     Returns a :class:`History`; an epoch's ``loss`` is the mean over its pairs.
     """
-    num_epochs, lr = _check_training_args(num_epochs, lr)
-    initial_accumulator = _checks.real("initial_accumulator", initial_accumulator, 0.0)
     _check_model_vocab(model, _vocab_of(data_iter))
     device = as_device(device)
     model.to(device)
@@ -351,6 +405,7 @@ def train_glove(
     return fit(step, lambda epoch: data_iter, num_epochs, device, lr, callback, updates_per_epoch_reported)
 
 
+@rules(**_LOOP_RULES)
 def train_skipgram(
     model: torch.nn.Module,
     data_iter: Iterable,
@@ -369,7 +424,6 @@ def train_skipgram(
     :attr:`History.mean_loss` is the mean over the centers of all epochs.
     Throughput counts (center, context) pairs over the time of all epochs.
     """
-    num_epochs, lr = _check_training_args(num_epochs, lr)
     _check_model_vocab(model, _vocab_of(data_iter))
     device = as_device(device)
     model.to(device)
@@ -414,6 +468,10 @@ EARLY_STOPPING = ("none", "strict", "patience")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
+@rules(num_epochs=Integer(1), batch_size=Integer(1), optimizer=Choice(OPTIMIZERS), lr=Positive(),
+       momentum=Real(0.0, 1.0), weight_decay=Real(0.0), schedule=Choice(("constant", "cosine")),
+       validate_every=Integer(1), early_stopping=Choice(EARLY_STOPPING), patience=Integer(1), seed=Integer(0),
+       callback=Calls("callback(progress, metrics)"))
 def train_lm(
     model: torch.nn.Module,
     data,
@@ -444,54 +502,28 @@ def train_lm(
 
     * ``"none"``: train all epochs;
     * ``"strict"``: the assignment's rule, stop at the first check whose
-      validation cross-entropy is higher than at the previous check (the model
-      is kept as it is);
+      validation cross-entropy is higher than at the previous check;
     * ``"patience"``: stop after ``patience`` checks without a new best, and
       restore the parameters of the best check.
 
     ``optimizer`` is ``"sgd"`` (with ``momentum``), ``"adam"`` or ``"adamw"``
     (Adam with decoupled weight decay); ``schedule`` is ``"constant"`` or
-    ``"cosine"`` (the learning rate decays to 0 over all steps of ``num_epochs``).
-    Batch order comes from a private generator seeded with ``seed``. Dropout
-    draws from a copy of torch's global generator as the caller left it
-    (:func:`rng_scope`): the caller's generator is unchanged by the call.
+    ``"cosine"`` (decaying to 0 over all steps). Batch order comes from a
+    generator seeded with ``seed``; dropout draws from a copy of torch's global
+    generator (:func:`rng_scope`), which the call leaves unchanged.
     """
-    num_epochs, lr = _check_training_args(num_epochs, lr)
-    _checks.choice("optimizer", optimizer, OPTIMIZERS)
-    _checks.choice("schedule", schedule, ("constant", "cosine"))
-    _checks.choice("early_stopping", early_stopping, EARLY_STOPPING)
-    batch_size = _checks.integer("batch_size", batch_size, 1)
-    validate_every = _checks.integer("validate_every", validate_every, 1)
-    patience = _checks.integer("patience", patience, 1)
-    momentum = _checks.real("momentum", momentum, 0.0, 1.0)
-    weight_decay = _checks.real("weight_decay", weight_decay, 0.0)
-    seed = _checks.integer("seed", seed, 0)
     vocab_size = len(data.vocab)
-    _check_model_vocab(model, vocab_size)
-    context_len = getattr(model, "context_len", None)
-    train_inputs, train_targets = _checks.lm_arrays("train", data.train_inputs, data.train_targets, vocab_size,
-                                                    context_len)
-    validating = validate_every <= num_epochs * math.ceil(len(train_inputs) / batch_size)
-    if validating:
-        _checks.lm_arrays("valid", data.valid_inputs, data.valid_targets, vocab_size, context_len)
-    # Training examples scored at each check as the validation set is (the 4-grams are already shuffled).
-    train_sample = (train_inputs[:len(data.valid_targets)], train_targets[:len(data.valid_targets)]) if validating \
-        else None
+    train_inputs, train_targets, validating = _lm_splits(model, data, vocab_size, num_epochs, batch_size,
+                                                         validate_every)
     device = as_device(device)
     model.to(device)
     inputs, targets = torch.as_tensor(train_inputs).to(device), torch.as_tensor(train_targets).to(device)
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    elif optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    batches_per_epoch = math.ceil(len(inputs) / batch_size)
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs * batches_per_epoch)
+    opt = _optimizer(model, optimizer, lr, momentum, weight_decay)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs * math.ceil(len(inputs) / batch_size))
                  if schedule == "cosine" else None)
     generator = torch.Generator().manual_seed(seed)
-    state = {"best": math.inf, "best_state": None, "since_best": 0, "previous": math.inf,
-             "chunk_loss": torch.zeros((), device=device), "chunk_count": 0}
+    checks = _Validation(model, data, device, validate_every, early_stopping, patience,
+                         callback if validating else None)
 
     def epoch_batches(epoch: int) -> list[torch.Tensor]:
         return list(torch.randperm(len(inputs), generator=generator).to(device).split(batch_size))
@@ -507,40 +539,91 @@ def train_lm(
         if scheduler is not None:
             scheduler.step()
         summed = loss.detach() * len(index)
-        state["chunk_loss"] += summed
-        state["chunk_count"] += len(index)
+        checks.add_training_loss(summed, len(index))
         return StepResult(summed, len(index), len(index))
 
-    def validate(global_step: int, progress: float) -> bool:
-        if global_step % validate_every:
-            return False
-        valid = evaluate_lm(model, data.valid_inputs, data.valid_targets, device=device)
-        train = state["chunk_loss"].item() / state["chunk_count"]
-        train_now = evaluate_lm(model, *train_sample, device=device)
-        history.checks.append({"epoch": progress, "step": global_step, "train": train, "train_sample": train_now,
-                               "valid": valid})
-        if callback is not None:
-            callback(progress, {"train": train_now, "valid": valid})
-        state["chunk_loss"], state["chunk_count"] = torch.zeros((), device=device), 0
-        stop = early_stopping == "strict" and valid > state["previous"]
-        state["previous"] = valid
-        if valid < state["best"]:
-            state["best"], state["since_best"] = valid, 0
-            if early_stopping == "patience":
-                state["best_state"] = copy.deepcopy(model.state_dict())
-        else:
-            state["since_best"] += 1
-            stop = stop or (early_stopping == "patience" and state["since_best"] >= patience)
-        return stop
-
-    history = History()
     model.train()
     with rng_scope():
-        trained = fit(step, epoch_batches, num_epochs, device, lr, None if validating else callback,
-                      after_step=validate)
+        history = fit(step, epoch_batches, num_epochs, device, lr, None if validating else callback,
+                      after_step=checks if validating else None)
     if validating:
         finish_curve(callback)
-    trained.checks = history.checks
-    if state["best_state"] is not None:
-        model.load_state_dict(state["best_state"])
-    return trained
+    history.checks = checks.rows
+    checks.restore_best()
+    return history
+
+
+def _lm_splits(model: torch.nn.Module, data, vocab_size: int, num_epochs: int, batch_size: int,
+               validate_every: int) -> tuple:
+    """The training split as checked arrays, and whether any check happens (then the validation split is checked)."""
+    _check_model_vocab(model, vocab_size)
+    context_len = getattr(model, "context_len", None)
+    inputs, targets = _checks.lm_arrays("train", data.train_inputs, data.train_targets, vocab_size, context_len)
+    validating = validate_every <= num_epochs * math.ceil(len(inputs) / batch_size)
+    if validating:
+        _checks.lm_arrays("valid", data.valid_inputs, data.valid_targets, vocab_size, context_len)
+    return inputs, targets, validating
+
+
+def _optimizer(model: torch.nn.Module, name: str, lr: float, momentum: float,
+               weight_decay: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+class _Validation:
+    """:func:`train_lm`'s checks: every ``validate_every`` steps, score and decide whether to stop.
+
+    Called as ``after_step(global_step, progress)`` by :func:`fit`. The training
+    examples scored at each check are the first of the (already shuffled)
+    training 4-grams, as many as the validation set has.
+    """
+
+    def __init__(self, model: torch.nn.Module, data, device: torch.device, every: int, early_stopping: str,
+                 patience: int, callback: Callback | None) -> None:
+        self.model, self.data, self.device, self.every = model, data, device, every
+        self.early_stopping, self.patience, self.callback = early_stopping, patience, callback
+        n = len(data.valid_targets)
+        self.train_sample = (data.train_inputs[:n], data.train_targets[:n])
+        self.rows: list[dict[str, float]] = []
+        self.best, self.best_state, self.since_best, self.previous = math.inf, None, 0, math.inf
+        self.chunk_loss, self.chunk_count = torch.zeros((), device=device), 0
+
+    def add_training_loss(self, summed: torch.Tensor, count: int) -> None:
+        """Count a step's training loss toward the next check's ``train``."""
+        self.chunk_loss += summed
+        self.chunk_count += count
+
+    def __call__(self, global_step: int, progress: float) -> bool:
+        if global_step % self.every:
+            return False
+        valid = evaluate_lm(self.model, self.data.valid_inputs, self.data.valid_targets, device=self.device)
+        train = self.chunk_loss.item() / self.chunk_count
+        train_now = evaluate_lm(self.model, *self.train_sample, device=self.device)
+        self.rows.append({"epoch": progress, "step": global_step, "train": train, "train_sample": train_now,
+                          "valid": valid})
+        if self.callback is not None:
+            self.callback(progress, {"train": train_now, "valid": valid})
+        self.chunk_loss, self.chunk_count = torch.zeros((), device=self.device), 0
+        return self.should_stop(valid)
+
+    def should_stop(self, valid: float) -> bool:
+        """The early-stopping rule, given this check's validation cross-entropy."""
+        stop = self.early_stopping == "strict" and valid > self.previous
+        self.previous = valid
+        if valid < self.best:
+            self.best, self.since_best = valid, 0
+            if self.early_stopping == "patience":
+                self.best_state = copy.deepcopy(self.model.state_dict())
+        else:
+            self.since_best += 1
+            stop = stop or (self.early_stopping == "patience" and self.since_best >= self.patience)
+        return stop
+
+    def restore_best(self) -> None:
+        """Under ``"patience"``, put back the parameters of the best check."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)

@@ -22,10 +22,10 @@ if __name__ == "__main__":
     dist.init_process_group("gloo")
     runs = {}
     for allreduce in ("sparse", "dense"):
-        model, stats = train_skipgram_stream(TokenFile.load(folder), embed_size=8, window=3, epochs=2, lr=0.05,
-                                             t=1.0, batch_tokens=16, allreduce=allreduce, seed=3)
+        model, history = train_skipgram_stream(TokenFile.load(folder), embed_size=8, max_window_size=3, num_epochs=2,
+                                               lr=0.05, t=1.0, batch_tokens=16, allreduce=allreduce, seed=3)
         runs[allreduce] = {"center": model.center.weight.detach(), "context": model.context.weight.detach(),
-                           "stats": stats}
+                           "history": history, "world": dist.get_world_size()}
     if dist.get_rank() == 0:
         torch.save(runs, out)
     dist.destroy_process_group()

@@ -8,15 +8,15 @@ import torch.nn.functional as F
 
 import d2lmini
 from d2lmini import gradcheck
-from d2lmini.fast_skipgram import (
+from d2lmini.fast_skipgram import train_skipgram_fast
+from d2lmini.skipgram_data import AliasSampler
+from d2lmini.sparse_sgd import (
     CudaGraphBlockStep,
     _fusable_block_step,
     compiled_block_step,
     sgns_block_gradients,
     sgns_block_step,
-    train_skipgram_fast,
 )
-from d2lmini.skipgram_data import AliasSampler
 
 
 def tiny_block(dtype=torch.float64, seed=0, groups=3, group_size=4, k=5, vocab=11, dim=6):

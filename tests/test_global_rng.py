@@ -72,7 +72,7 @@ def prepared_model(trainer, build, data, **kwargs):
 
 def stream(tmp_path):
     tokens = stream_tokens(tmp_path / "corpus")
-    return lambda: train_skipgram_stream(tokens, embed_size=4, epochs=1, device="cpu")
+    return lambda: train_skipgram_stream(tokens, embed_size=4, num_epochs=1, device="cpu")
 
 
 def numpy_glove_training(tmp_path):

@@ -1,6 +1,6 @@
-"""The package's layers, as the README lists them, checked against its imports.
+"""The package's layers, as the book's appendix lists them, checked against its imports.
 
-The README's Layout lists d2lmini's modules in layers, lowest first. Every import
+The page appendix/how_d2lmini_is_built.md lists d2lmini's modules in layers, lowest first. Every import
 between the package's modules (at the top of a file or inside a function) must go to
 the same layer or a lower one, the imports must not form a cycle, and no module may
 import another module's private name (`_name`); the private modules `_checks` and
@@ -16,9 +16,9 @@ PACKAGE = ROOT / "d2lmini"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
 
 
-def readme_layers(text: str) -> list[list[str]]:
-    """The modules of each sub-item of the README's "- `d2lmini/`" item, in order."""
-    lines = text.split("\n- `d2lmini/`", 1)[1].split("\n- ", 1)[0].splitlines()
+def listed_layers(text: str) -> list[list[str]]:
+    """The modules of each sub-item of the page's "- `d2lmini/`" list, in order (the list ends at a blank line)."""
+    lines = text.split("\n- `d2lmini/`", 1)[1].split("\n\n", 1)[0].split("\n- ", 1)[0].splitlines()
     items, current = [], None
     for line in lines:
         if line.startswith("  - "):
@@ -48,7 +48,7 @@ def layer_faults(imports: dict[str, list[tuple[str, str | None]]], layer_of: dic
     for module, found in imports.items():
         for imported, name in found:
             if imported not in layer_of:
-                faults.append(f"{module} imports {imported}, which the README's layers do not list")
+                faults.append(f"{module} imports {imported}, which the layers of how_d2lmini_is_built.md do not list")
             elif layer_of[imported] > layer_of[module]:
                 faults.append(f"{module} (layer {layer_of[module] + 1}) imports {imported} "
                               f"(layer {layer_of[imported] + 1}): an upward import")
@@ -81,15 +81,16 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-LAYERS = readme_layers((ROOT / "README.md").read_text(encoding="utf-8"))
+PAGE = ROOT / "appendix" / "how_d2lmini_is_built.md"
+LAYERS = listed_layers(PAGE.read_text(encoding="utf-8"))
 LAYER_OF = {module: i for i, layer in enumerate(LAYERS) for module in layer}
 IMPORTS = {module: package_imports(module) for module in MODULES}
 
 
-def test_the_readme_places_every_module_in_exactly_one_layer():
+def test_the_appendix_places_every_module_in_exactly_one_layer():
     listed = [module for layer in LAYERS for module in layer]
     assert len(LAYERS) >= 5
-    assert sorted(listed) == MODULES, "each module of d2lmini/ must be named in one layer of the README's Layout"
+    assert sorted(listed) == MODULES, f"each module of d2lmini/ must be named in one layer of {PAGE.name}"
 
 
 def test_no_module_imports_upward_or_a_private_name():
@@ -111,6 +112,18 @@ def test_the_checks_find_planted_faults():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
 
 
-def test_the_readme_parser_reads_one_layer_per_item():
+def test_the_layer_parser_reads_one_layer_per_item():
     text = "x\n- `d2lmini/`, layers\n  - `vocab` and\n    `corpus`;\n  - `models`\n- `chapters/`: `zoo`\n"
-    assert readme_layers(text) == [["vocab", "corpus"], ["models"]]
+    assert listed_layers(text) == [["vocab", "corpus"], ["models"]]
+    assert listed_layers(text.replace("\n- `chapters/`", "\n\nThen `zoo`")) == [["vocab", "corpus"], ["models"]]
+
+
+def test_no_function_is_longer_than_80_lines():
+    """A reader can hold any function of the package in their head (its signature and docstring included)."""
+    long = []
+    for module in MODULES + ["__init__"]:
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+        long += [f"{module}.{node.name}: {node.end_lineno - node.lineno + 1} lines" for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and node.end_lineno - node.lineno + 1 > 80]
+    assert long == []

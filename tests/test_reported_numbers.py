@@ -16,7 +16,7 @@ import torch
 import d2lmini
 from d2lmini import evaluation
 from d2lmini.embeddings import Embeddings
-from d2lmini.fast_skipgram import epoch_pairs
+from d2lmini.sparse_sgd import epoch_pairs
 
 gensim_models = pytest.importorskip("gensim.models")
 

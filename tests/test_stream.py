@@ -15,7 +15,7 @@ import d2lmini
 from d2lmini import cli
 from d2lmini.cooccurrence import PairCounter, cooccurrence_stream
 from d2lmini.corpus import TokenFile, corpus_files, encode_files
-from d2lmini.stream_skipgram import StreamStats, train_skipgram_stream
+from d2lmini.stream_skipgram import AllReduceTally, train_skipgram_stream
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -128,24 +128,26 @@ def _write(path: Path, text: str) -> Path:
 
 def test_one_word_sentences_train_nothing_but_do_not_hang(tmp_path, isolated_cache):
     tokens = encode_files(_write(tmp_path / "c.txt", "a\nb\na\nb\n"), min_count=1)
-    model, stats = train_skipgram_stream(tokens, embed_size=4, epochs=2)
-    assert stats.pairs == 0 and stats.tokens == 2 * len(tokens)
+    model, history = train_skipgram_stream(tokens, embed_size=4, num_epochs=2)
+    assert history.examples == 0 and sum(history["tokens"]) == 2 * len(tokens)
 
 
 def test_stream_trainer_learns_and_is_reproducible(corpus):
     tokens = encode_files(corpus, min_count=1)
     torch.set_num_threads(1)
-    runs = [train_skipgram_stream(tokens, embed_size=8, window=3, epochs=4, lr=0.05, t=1.0, batch_tokens=16,
-                                  seed=1, device="cpu") for _ in range(2)]
-    (m1, s1), (m2, s2) = runs
-    assert torch.equal(m1.center.weight, m2.center.weight) and s1.loss == s2.loss
-    assert s1.loss[-1] < s1.loss[0]
-    assert s1.tokens == 4 * len(tokens)
+    runs = [train_skipgram_stream(tokens, embed_size=8, max_window_size=3, num_epochs=4, lr=0.05, t=1.0,
+                                  batch_tokens=16, seed=1, device="cpu") for _ in range(2)]
+    (m1, h1), (m2, h2) = runs
+    assert torch.equal(m1.center.weight, m2.center.weight) and h1["loss"] == h2["loss"]
+    assert h1["loss"][-1] < h1["loss"][0]
+    assert sum(h1["tokens"]) == 4 * len(tokens)
+    assert h1.examples == sum(h1["examples"]) > 0 and h1.mean_loss == pytest.approx(
+        sum(loss * pairs for loss, pairs in zip(h1["loss"], h1["examples"])) / h1.examples)
 
 
 def test_data_parallel_step_equals_the_fused_step():
     """The arithmetic of a data-parallel step (gradients, then one update) is the fused step's."""
-    from d2lmini.fast_skipgram import sgns_block_step
+    from d2lmini.sparse_sgd import sgns_block_step
     from d2lmini.stream_skipgram import _data_parallel_step
 
     g = torch.Generator().manual_seed(0)
@@ -155,7 +157,7 @@ def test_data_parallel_step_equals_the_fused_step():
     fused_center, fused_context = center.clone(), context.clone()
     fused_loss = sgns_block_step(fused_center, fused_context, c, o, n, 0.1)
     loss = _data_parallel_step(center, context, [(c.numpy(), o.numpy(), n.numpy(), 10)], 0.1, 1, "sparse",
-                               torch.device("cpu"), StreamStats([], [], 0, 0, 1, 0))
+                               torch.device("cpu"), AllReduceTally())
     assert torch.allclose(loss.float(), fused_loss.float(), rtol=1e-5)
     assert torch.allclose(center, fused_center, atol=1e-6) and torch.allclose(context, fused_context, atol=1e-6)
 
@@ -163,8 +165,8 @@ def test_data_parallel_step_equals_the_fused_step():
 def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_path):
     tokens = encode_files(corpus, min_count=1)
     torch.set_num_threads(1)
-    kwargs = dict(embed_size=8, window=3, epochs=2, lr=0.05, t=1.0, batch_tokens=16, seed=3)
-    single, stats = train_skipgram_stream(tokens, num_shards=2, **kwargs)
+    kwargs = dict(embed_size=8, max_window_size=3, num_epochs=2, lr=0.05, t=1.0, batch_tokens=16, seed=3)
+    single, history = train_skipgram_stream(tokens, num_shards=2, **kwargs)
     out = tmp_path / "ddp.pt"
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
     # its own session, so that a timeout kills torchrun's workers too, not only torchrun
@@ -180,15 +182,16 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(corpus, tmp_
     assert run.returncode == 0, stderr[-3000:]
     runs = torch.load(out, weights_only=False)
     for allreduce, ddp in runs.items():
-        assert ddp["stats"].world_size == 2
+        assert ddp["world"] == 2
         assert torch.allclose(ddp["center"], single.center.weight, rtol=1e-5, atol=1e-6), allreduce
         assert torch.allclose(ddp["context"], single.context.weight, rtol=1e-5, atol=1e-6), allreduce
-        assert np.allclose(ddp["stats"].loss, stats.loss, rtol=1e-6), allreduce
-        assert ddp["stats"].allreduce_seconds > 0
+        assert np.allclose(ddp["history"]["loss"], history["loss"], rtol=1e-6), allreduce
+        assert sum(ddp["history"]["allreduce_seconds"]) > 0
     # the dense all-reduce sends both whole tables at every step; the sparse one only the touched rows
     table_bytes = 2 * len(tokens.vocab) * 8 * 4
-    assert runs["dense"]["stats"].allreduce_bytes == runs["dense"]["stats"].steps * table_bytes
-    assert 0 < runs["sparse"]["stats"].allreduce_bytes < runs["dense"]["stats"].allreduce_bytes
+    dense, sparse = (sum(runs[name]["history"]["allreduce_bytes"]) for name in ("dense", "sparse"))
+    assert dense == sum(runs["dense"]["history"]["steps"]) * table_bytes
+    assert 0 < sparse < dense
     different, _ = train_skipgram_stream(tokens, num_shards=1, **kwargs)  # the test can fail: data order matters
     assert not torch.allclose(different.center.weight, single.center.weight, atol=1e-6)
 
@@ -238,7 +241,7 @@ def test_command_line_errors(tmp_path, isolated_cache, capsys):
     good.write_text("a b c d a b c d\n" * 50)
     assert cli.main(["train", "word2vec", "--corpus", str(good), "--out", str(tmp_path / "o.txt"), "--min-count",
                      "1", "--lr", "1e30", "--quiet"]) == 2
-    assert "error: the loss became" in capsys.readouterr().err
+    assert "error: training diverged at epoch" in capsys.readouterr().err
     assert cli.parse_memory("1.5G") == int(1.5 * 2**30) and cli.parse_memory("512M") == 512 * 2**20
 
 

@@ -54,11 +54,13 @@ def test_key_includes_a_fingerprint_of_the_training_code(isolated_cache, monkeyp
 def test_the_fingerprinted_modules_follow_the_trainers_imports():
     fast = zoo.training_modules("word2vec_fast")
     # the trainer's module, and what it imports in turn, down to the private helpers
-    for name in ("fast_skipgram", "skipgram_data", "training", "models", "corpus", "vocab", "datasets", "_checks"):
+    for name in ("fast_skipgram", "sparse_sgd", "skipgram_data", "training", "models", "corpus", "vocab", "datasets",
+                 "_checks"):
         assert f"d2lmini.{name}" in fast
     assert "d2lmini.family" not in fast and "d2lmini.zoo" not in fast
     family = zoo.training_modules("word2vec_family")
-    assert {"d2lmini.family", "d2lmini.huffman", "d2lmini.subwords", "d2lmini.fast_skipgram"} <= set(family)
+    assert {"d2lmini.family", "d2lmini.huffman", "d2lmini.subwords", "d2lmini.sparse_sgd"} <= set(family)
+    assert "d2lmini.fast_skipgram" not in family
     assert "d2lmini.cooccurrence" in zoo.training_modules("glove")
 
 
