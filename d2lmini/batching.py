@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from . import _checks
+from ._checks import Integer, Seed, rules
 from .cooccurrence import cooccurrence
 from .datasets import read_ptb
 from .vocab import Vocab
@@ -64,10 +65,10 @@ class ShuffledBatches(Sampler):
     non-deterministic order; the global RNG is never read or reseeded.
     """
 
+    @rules(num_items=Integer(0), batch_size=Integer(1), seed=Seed(torch.Generator))
     def __init__(self, num_items: int, batch_size: int, shuffle: bool = True,
                  seed: int | torch.Generator | None = None) -> None:
-        self.num_items = _checks.integer("num_items", num_items, 0)
-        self.batch_size = _checks.integer("batch_size", batch_size, 1)
+        self.num_items, self.batch_size = num_items, batch_size
         self.shuffle = bool(shuffle)
         self.generator = make_generator(seed)
 
@@ -90,6 +91,7 @@ def batch_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool = True,
     return DataLoader(dataset, batch_size=None, sampler=sampler, generator=make_generator(None))
 
 
+@rules(batch_size=Integer(1), window_size=Integer(1), min_freq=Integer(0), seed=Seed(torch.Generator))
 def load_data_ptb_glove(
     batch_size: int, window_size: int, min_freq: int = 5, seed: int | torch.Generator | None = 0
 ) -> tuple[DataLoader, Vocab]:
@@ -99,11 +101,6 @@ def load_data_ptb_glove(
     entry of the matrix is one example (2,904,195 at window 10, ``min_freq=5``).
     Centers and contexts are int64 tensors, counts float32.
     """
-    _checks.integer("batch_size", batch_size, 1)
-    _checks.integer("window_size", window_size, 1)
-    _checks.integer("min_freq", min_freq, 0)
-    if not isinstance(seed, torch.Generator) and seed is not None:
-        _checks.integer("seed", seed, 0)
     sentences = read_ptb("train")
     vocab = Vocab(sentences, min_freq=min_freq)
     counts = cooccurrence(vocab.encode(sentences), window_size, len(vocab)).tocoo()
@@ -118,8 +115,8 @@ def load_data_ptb_glove(
     return loader, vocab
 
 
+@rules(wanted=Integer(0))
 def default_num_workers(wanted: int = 4) -> int:
     """``wanted`` DataLoader workers, never more than the CPUs this process may use."""
-    wanted = _checks.integer("wanted", wanted, 0)
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return min(wanted, available)

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _checks
+from ._checks import Choice, Integer, Positive, Real, rules
 from .corpus import TokenFile, flatten_corpus
 
 __all__ = ["shifted_pmi", "cooccurrence", "cooccurrence_stream", "PairCounter", "ppmi",
@@ -26,6 +27,7 @@ __all__ = ["shifted_pmi", "cooccurrence", "cooccurrence_stream", "PairCounter", 
 WEIGHTINGS = ("harmonic", "uniform")
 
 
+@rules(window_size=Integer(1), vocab_size=Integer(1), weighting=Choice(WEIGHTINGS))
 def cooccurrence(
     corpus: Sequence[Sequence[int]],
     window_size: int,
@@ -46,15 +48,16 @@ def cooccurrence(
         equal to the count of :func:`~d2lmini.seed_style.cooccurrence_reference`
         for center ``i`` and context ``j``.
     """
-    window_size = _checks.integer("window_size", window_size, 1)
-    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
-    _checks.choice("weighting", weighting, WEIGHTINGS)
     ids, sentence = flatten_corpus(corpus, vocab_size)
     counter = PairCounter(vocab_size, window_size, weighting)
     counter.add(ids, sentence)
     return counter.matrix()
 
 
+MIN_MEMORY = 64 * 2**20
+
+
+@rules(window_size=Integer(1), weighting=Choice(WEIGHTINGS), memory=Integer(MIN_MEMORY))
 def cooccurrence_stream(
     tokens: TokenFile,
     window_size: int,
@@ -81,9 +84,6 @@ def cooccurrence_stream(
     """
     if not isinstance(tokens, TokenFile):
         raise TypeError(f"tokens must be a d2lmini.corpus.TokenFile (from encode_files), got {type(tokens).__name__}")
-    window_size = _checks.integer("window_size", window_size, 1)
-    _checks.choice("weighting", weighting, WEIGHTINGS)
-    memory = _checks.integer("memory", memory, MIN_MEMORY)
     counter = PairCounter(len(tokens.vocab), window_size, weighting, memory, spill_folder)
     try:
         for ids, sentence in tokens.chunks(counter.chunk_tokens):
@@ -95,7 +95,6 @@ def cooccurrence_stream(
         counter.close()
 
 
-MIN_MEMORY = 64 * 2**20
 _DEFAULT_DENSE_BYTES = 64 * 2**20
 
 
@@ -250,6 +249,7 @@ def _merge_runs(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
     return unique, np.add.reduceat(np.concatenate([v for _, v in runs])[order], first)
 
 
+@rules(alpha=Real(0.0, 1.0, low_open=True))
 def ppmi(counts: sp.spmatrix | np.ndarray, alpha: float = 1.0) -> sp.csr_matrix:
     """Positive pointwise mutual information of a co-occurrence matrix.
 
@@ -258,7 +258,6 @@ def ppmi(counts: sp.spmatrix | np.ndarray, alpha: float = 1.0) -> sp.csr_matrix:
     Levy et al. 2015 use 0.75), which lowers the PMI of rare contexts.
     Zero counts stay zero (sparse).
     """
-    alpha = _checks.real("alpha", alpha, 0.0, 1.0, low_open=True)
     X = sp.csr_matrix(counts, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] != X.shape[1]:
         raise ValueError(f"counts must be a square (vocab x vocab) matrix, got shape {X.shape}")
@@ -277,6 +276,7 @@ def ppmi(counts: sp.spmatrix | np.ndarray, alpha: float = 1.0) -> sp.csr_matrix:
     return out
 
 
+@rules(k=Integer(1))
 def shifted_pmi(pair_counts: sp.spmatrix | np.ndarray, noise: np.ndarray, k: int) -> sp.csr_matrix:
     """The dot products that minimise SGNS's expected loss: ``log(X_wc / (k * X_w * P_n(c)))``.
 
@@ -288,7 +288,6 @@ def shifted_pmi(pair_counts: sp.spmatrix | np.ndarray, noise: np.ndarray, k: int
     against the smoothed noise distribution, shifted by ``-log k``. Entries
     exist where ``X_wc > 0`` (elsewhere the optimum is minus infinity).
     """
-    k = _checks.integer("k", k, 1)
     X = sp.csr_matrix(pair_counts, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] != X.shape[1]:
         raise ValueError(f"pair_counts must be a square (vocab x vocab) matrix, got shape {X.shape}")
@@ -306,6 +305,7 @@ def shifted_pmi(pair_counts: sp.spmatrix | np.ndarray, noise: np.ndarray, k: int
     return sp.csr_matrix((values, X.indices.copy(), X.indptr.copy()), shape=X.shape)
 
 
+@rules(vocab_size=Integer(1), smoothing=Positive())
 def log_cooccurrence_fourgrams(
     inputs: np.ndarray, vocab_size: int, smoothing: float = 0.5, symmetric: bool = True
 ) -> np.ndarray:
@@ -320,8 +320,6 @@ def log_cooccurrence_fourgrams(
     Returns:
         dense ``(vocab_size, vocab_size)`` float64 array.
     """
-    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
-    smoothing = _checks.positive("smoothing", smoothing)
     inputs = _checks.id_array("inputs", inputs, vocab_size).astype(np.int64, copy=False)
     if inputs.ndim != 2 or inputs.shape[1] != 3 or len(inputs) == 0:
         raise ValueError(f"inputs must be a non-empty (N, 3) array of ids, got shape {inputs.shape}")

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _checks, _files
+from ._checks import Boolean, Integer, rules
 from .datasets import cache_dir
 from .vocab import Vocab
 
@@ -35,6 +36,7 @@ __all__ = ["flatten_corpus", "corpus_files", "encode_files", "write_token_file",
 TOKEN_FORMAT = 1  # bump when the layout of a token folder changes
 
 
+@rules(vocab_size=Integer(1))
 def flatten_corpus(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
     """All ids of an encoded corpus in one int64 array, and the sentence each id belongs to.
 
@@ -49,7 +51,6 @@ def flatten_corpus(corpus: Sequence[Sequence[int]], vocab_size: int) -> tuple[np
         TypeError: the corpus holds words or non-integer ids (encode it first).
         ValueError: the corpus is empty, or an id lies outside ``[0, vocab_size)``.
     """
-    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
     if isinstance(corpus, (str, bytes)) or not isinstance(corpus, Sequence):
         raise TypeError(f"corpus must be a list of sentences of integer ids, got {type(corpus).__name__}; "
                         "encode the sentences first, e.g. vocab.encode(sentences)")
@@ -140,19 +141,19 @@ class TokenFile:
     def num_sentences(self) -> int:
         return len(self.starts) - 1
 
+    @rules(count=Integer(1))
     def shard(self, index: int, count: int) -> tuple[int, int]:
         """Token range ``[start, stop)`` of shard ``index`` of ``count``: contiguous, sentence-aligned, near-equal."""
-        count = _checks.integer("count", count, 1)
         index = _checks.integer("index", index, 0, count - 1)
         cut = np.searchsorted(self.starts, np.arange(count + 1) * len(self) / count, side="left")
         return int(self.starts[min(cut[index], self.num_sentences)]), int(self.starts[min(cut[index + 1],
                                                                                          self.num_sentences)])
 
+    @rules(max_tokens=Integer(1))
     def chunk_bounds(self, max_tokens: int, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
         """Token ranges that cut ``[start, stop)`` into whole sentences, at most ``max_tokens`` tokens each
         (more when one sentence is longer). ``start`` and ``stop`` must fall on sentence boundaries
         (e.g. from :meth:`shard`)."""
-        max_tokens = _checks.integer("max_tokens", max_tokens, 1)
         stop = len(self) if stop is None else stop
         first, last = np.searchsorted(self.starts, [start, stop])
         if first > self.num_sentences or last > self.num_sentences or self.starts[first] != start \
@@ -193,6 +194,7 @@ class TokenFile:
         return cls(folder, vocab, ids, starts)
 
 
+@rules(num_tokens=Integer(1))
 def write_token_file(folder: str | os.PathLike, vocab: Vocab, sentences: Iterable[np.ndarray],
                      num_tokens: int) -> TokenFile:
     """Write encoded sentences (id arrays, in any number of pieces) as a :class:`TokenFile` in ``folder``.
@@ -204,7 +206,6 @@ def write_token_file(folder: str | os.PathLike, vocab: Vocab, sentences: Iterabl
     """
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a d2lmini.Vocab, got {type(vocab).__name__}")
-    num_tokens = _checks.integer("num_tokens", num_tokens, 1)
     folder = Path(folder)
     parent = _files.make_folder(folder.parent)
     _files.clean_stale(parent, folder.name)
@@ -239,6 +240,7 @@ def write_token_file(folder: str | os.PathLike, vocab: Vocab, sentences: Iterabl
     return TokenFile.load(folder)
 
 
+@rules(min_count=Integer(1), lowercase=Boolean())
 def encode_files(path: str | os.PathLike, min_count: int = 5, lowercase: bool = False,
                  progress: Callable[[int], None] | None = None) -> TokenFile:
     """Stream a corpus (a text file or a folder of them) into a memory-mapped :class:`TokenFile`.
@@ -259,8 +261,6 @@ def encode_files(path: str | os.PathLike, min_count: int = 5, lowercase: bool = 
         ValueError: the corpus holds no token, no word reaches ``min_count``, or a
             byte is not UTF-8.
     """
-    min_count = _checks.integer("min_count", min_count, 1)
-    lowercase = _checks.boolean("lowercase", lowercase)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable as progress(tokens), got {progress!r}")
     files = corpus_files(path)

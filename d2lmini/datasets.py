@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _checks, _files
+from ._checks import Choice, Integer, Positive, rules
 from ._files import sha256sum
 from .vocab import Vocab
 
@@ -188,6 +189,7 @@ def _download(remote: RemoteFile, target: Path, timeout: float) -> None:
     )
 
 
+@rules(timeout=Positive())
 def fetch(name: str | RemoteFile, *, timeout: float = 60.0) -> Path:
     """Return the local path of a registered file, downloading it if needed.
 
@@ -202,7 +204,6 @@ def fetch(name: str | RemoteFile, *, timeout: float = 60.0) -> Path:
         PermissionError: the cache folder is not writable (the message names it).
     """
     remote = _registered(name)
-    timeout = _checks.positive("timeout", timeout)
     mirror = mirror_dir()
     if mirror is not None and (mirror / remote.name).is_file():
         return _verify(
@@ -292,12 +293,12 @@ def _install_folder(tmp: Path, target: Path) -> None:
 PTB_SPLITS = ("train", "valid", "test")
 
 
+@rules(split=Choice(PTB_SPLITS))
 def read_ptb(split: str = "train") -> list[list[str]]:
     """Penn Treebank sentences as lists of tokens (``<unk>`` and ``N`` as in the corpus).
 
     Train: 42,068 sentences, 887,521 tokens.
     """
-    _checks.choice("split", split, PTB_SPLITS)
     path = extract("ptb.zip") / "ptb" / f"ptb.{split}.txt"
     with open(path, encoding="utf-8") as f:
         return [tokens for tokens in (line.split() for line in f) if tokens]
@@ -322,6 +323,7 @@ class FourGrams:
     test_targets: np.ndarray
 
 
+@rules(seed=Integer(0))
 def load_fourgrams(seed: int = 0, valid_fraction: float = 0.1, test_fraction: float = 0.1) -> FourGrams:
     """Every 4-word window inside a sentence of :func:`read_sentences`, shuffled and split.
 
@@ -329,7 +331,6 @@ def load_fourgrams(seed: int = 0, valid_fraction: float = 0.1, test_fraction: fl
     vocabulary of the corpus's 250 words (ordered by frequency, no ``<unk>``).
     Inputs are ``(N, 3)`` int64 arrays, targets ``(N,)``.
     """
-    seed = _checks.integer("seed", seed, 0)
     for arg, value in (("valid_fraction", valid_fraction), ("test_fraction", test_fraction)):
         if _checks.real(arg, value, 0.0, 0.5) == 0.5:
             raise ValueError(f"{arg} must be a number in [0, 0.5), got {value!r}")

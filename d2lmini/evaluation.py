@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from . import _checks
+from ._checks import Choice, Integer, Real, rules
 
 __all__ = ["BENCHMARK_FILES", "benchmark_path", "pair_words", "word_pair_similarities", "evaluate_word_pairs",
            "evaluate_word_analogies", "evaluate", "common_vocabulary", "similarity_scores", "bootstrap_interval",
@@ -154,6 +155,7 @@ def _spearman_rows(gold: np.ndarray, model: np.ndarray) -> np.ndarray:
     return np.divide((a * b).sum(axis=1), denominator, out=np.zeros(len(a)), where=denominator > 0)
 
 
+@rules(kind=Choice(('spearman', 'accuracy')), n_resamples=Integer(100), confidence=Real(0.5, 0.999))
 def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000, confidence: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of a Spearman correlation or an accuracy.
@@ -174,9 +176,6 @@ def bootstrap_interval(kind: str, *samples: np.ndarray, n_resamples: int = 2000,
     Returns:
         ``(low, high)``.
     """
-    _checks.choice("kind", kind, ("spearman", "accuracy"))
-    n_resamples = _checks.integer("n_resamples", n_resamples, 100)
-    confidence = _checks.real("confidence", confidence, 0.5, 0.999)
     arrays = [np.asarray(x, dtype=float) for x in samples]
     expected = 2 if kind == "spearman" else 1
     if len(arrays) != expected or arrays[-1].ndim not in (1, 2) or (kind == "spearman" and arrays[0].ndim != 1):
@@ -246,6 +245,7 @@ def _statistic(kind: str, runs: np.ndarray, gold: np.ndarray | None) -> float:
     return float(np.mean(runs.mean(axis=1) if kind in ("mean", "accuracy") else runs.sum(axis=1)))
 
 
+@rules(kind=Choice(('spearman', 'accuracy', 'mean', 'sum')), n_resamples=Integer(100), confidence=Real(0.5, 0.999))
 def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confidence: float = 0.95,
                      seed: int = 0) -> Difference:
     """The difference between two models scored on the same items, with its paired bootstrap interval.
@@ -268,9 +268,6 @@ def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confid
     Returns:
         A :class:`Difference`, A minus B.
     """
-    _checks.choice("kind", kind, ("spearman", "accuracy", "mean", "sum"))
-    n_resamples = _checks.integer("n_resamples", n_resamples, 100)
-    confidence = _checks.real("confidence", confidence, 0.5, 0.999)
     a, b = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (a, b))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.shape[1] < 3:
         raise ValueError(f"a and b must be (items,) or (runs, items) arrays with the same items, at least 3; "
@@ -304,6 +301,7 @@ def paired_bootstrap(kind: str, a, b, gold=None, n_resamples: int = 2000, confid
     return Difference(float(observed), (float(low), float(high)), n)
 
 
+@rules(batch_size=Integer(1), method=Choice(('3cosadd', 'only_c')))
 def evaluate_word_analogies(
     vectors: WordVectors, path: str | os.PathLike, case_insensitive: bool = True, restrict_vocab: int = 300000,
     batch_size: int = 1024, method: str = "3cosadd",
@@ -327,8 +325,6 @@ def evaluate_word_analogies(
         then a last one, ``"Total accuracy"``, over all sections.
     """
     vectors = _check_embeddings(vectors)
-    batch_size = _checks.integer("batch_size", batch_size, 1)
-    method = _checks.choice("method", method, ("3cosadd", "only_c"))
     table = _lookup_table(vectors, case_insensitive, restrict_vocab)
     norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)  # noqa: E731
     sections: list[dict] = []
@@ -461,6 +457,7 @@ def evaluate(vectors: WordVectors | list[WordVectors], intervals: bool = False) 
     return results
 
 
+@rules(benchmark=Choice(('wordsim353', 'simlex999', 'analogy')))
 def compare(a: WordVectors | list[WordVectors], b: WordVectors | list[WordVectors], benchmark: str,
             n_resamples: int = 2000, seed: int = 0) -> Difference:
     """Model A's score minus model B's on one benchmark, on the items both can answer.
@@ -473,7 +470,6 @@ def compare(a: WordVectors | list[WordVectors], b: WordVectors | list[WordVector
         benchmark: ``"wordsim353"``, ``"simlex999"`` (Spearman correlation)
             or ``"analogy"`` (Google analogies, accuracy).
     """
-    _checks.choice("benchmark", benchmark, ("wordsim353", "simlex999", "analogy"))
     runs_a, runs_b = _runs(a), _runs(b)
     shared = common_vocabulary(*runs_a, *runs_b)
     runs_a, runs_b = shared[:len(runs_a)], shared[len(runs_a):]

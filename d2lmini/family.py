@@ -211,8 +211,7 @@ def train_full_softmax(
     return model, history
 
 
-@rules(**_COMMON_RULES, num_noise_words=Integer(1), buckets=Integer(1), min_n=Integer(1),
-       max_n=Integer("min_n"))
+@rules(**_COMMON_RULES, num_noise_words=Integer(1))  # the n-gram range and buckets: subword_table's rules
 def train_fasttext(
     corpus: Sequence[Sequence[int]], vocab: Vocab, embed_size: int = 100, max_window_size: int = 5,
     num_noise_words: int = 5, num_epochs: int = 5, lr: float = 0.05, min_lr_fraction: float = 1e-4,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _checks
+from ._checks import Integer, Positive, rules
 
 __all__ = ["numerical_gradient", "relative_error", "check_gradient"]
 
@@ -33,6 +33,7 @@ def relative_error(a: float, b: float, floor: float = 1e-12) -> float:
     return abs(a - b) / max(abs(a) + abs(b), floor)
 
 
+@rules(num_checks=Integer(1), eps=Positive())
 def check_gradient(
     loss: Callable[[], float],
     params: dict[str, np.ndarray],
@@ -45,8 +46,6 @@ def check_gradient(
 
     Returns the worst relative error of each parameter.
     """
-    num_checks = _checks.integer("num_checks", num_checks, 1)
-    eps = _checks.positive("eps", eps)
     rng = np.random.default_rng(seed)
     worst = {}
     for name, array in params.items():

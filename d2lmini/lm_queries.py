@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import _checks
+from ._checks import Choice, rules
 from .datasets import FourGrams
 from .vocab import Vocab
 
@@ -37,13 +38,13 @@ def predict_next_word(model: torch.nn.Module, vocab: Vocab, w1: str, w2: str, w3
     return [(vocab.to_tokens(int(i)), float(p)) for p, i in zip(top.values, top.indices)]
 
 
+@rules(split=Choice(('train', 'valid', 'test', 'all')))
 def find_occurrences(data: FourGrams, w1: str, w2: str, w3: str, split: str = "train") -> list[tuple[str, int]]:
     """What followed ``w1 w2 w3`` in a split (``"train"``, ``"valid"``, ``"test"`` or ``"all"``), with counts.
 
     Returns ``(word, count)`` pairs, most frequent first; an empty list means
     the trigram never occurred there.
     """
-    _checks.choice("split", split, ("train", "valid", "test", "all"))
     splits = ("train", "valid", "test") if split == "all" else (split,)
     query = np.array(_ids(data.vocab, (w1, w2, w3)))
     followers: Counter = Counter()
@@ -62,6 +63,7 @@ def _row_keys(rows: np.ndarray, vocab_size: int) -> np.ndarray:
     return keys
 
 
+@rules(split=Choice(('valid', 'test')))
 def seen_in_training(data: FourGrams, split: str = "test") -> dict[str, np.ndarray]:
     """Which examples of a split also occur verbatim in the training 4-grams.
 
@@ -71,7 +73,6 @@ def seen_in_training(data: FourGrams, split: str = "test") -> dict[str, np.ndarr
     """
     if not isinstance(data, FourGrams):
         raise TypeError(f"data must be the FourGrams of d2lmini.load_fourgrams(), got {type(data).__name__}")
-    _checks.choice("split", split, ("valid", "test"))
     vocab_size = len(data.vocab)
     if vocab_size ** 4 >= 2 ** 63:
         raise ValueError(f"a vocabulary of {vocab_size:,} words is too large to key 4-grams as int64")

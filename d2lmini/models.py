@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import _checks
+from ._checks import Boolean, Choice, Instance, Integer, Optional, Positive, Real, rules
 from .huffman import HuffmanTree
 
 __all__ = ["rng_scope", "glove_weight", "GloVe", "SkipGram", "sigmoid_bce_loss", "NGramLM", "CBOW",
@@ -43,17 +43,13 @@ def mean_with_full_gradient(summed: torch.Tensor, count: torch.Tensor) -> torch.
     return summed.detach() / count + (summed - summed.detach())
 
 
-def _sizes(**sizes) -> list[int]:
-    return [_checks.integer(name, value, 1) for name, value in sizes.items()]
-
-
+@rules(x_max=Positive(), alpha=Positive())
 def glove_weight(x: torch.Tensor, x_max: float = 100.0, alpha: float = 0.75) -> torch.Tensor:
     """GloVe's weighting function ``h(x) = min((x / x_max) ** alpha, 1)``.
 
     Rare pairs (small ``x``) get little weight, and no pair gets more than 1,
     so that very frequent pairs do not dominate the loss.
     """
-    x_max, alpha = _checks.positive("x_max", x_max), _checks.positive("alpha", alpha)
     return torch.clamp((x / x_max) ** alpha, max=1.0)
 
 
@@ -69,10 +65,10 @@ class GloVe(nn.Module):
     After training, ``v + u`` are the word vectors (:meth:`word_vectors`).
     """
 
+    @rules(vocab_size=Integer(1), embed_size=Integer(1), x_max=Positive(), alpha=Positive())
     def __init__(self, vocab_size: int, embed_size: int, x_max: float = 100.0, alpha: float = 0.75) -> None:
         super().__init__()
-        vocab_size, embed_size = _sizes(vocab_size=vocab_size, embed_size=embed_size)
-        self.x_max, self.alpha = _checks.positive("x_max", x_max), _checks.positive("alpha", alpha)
+        self.x_max, self.alpha = x_max, alpha
         self.center = nn.Embedding(vocab_size, embed_size)
         self.context = nn.Embedding(vocab_size, embed_size)
         self.center_bias = nn.Embedding(vocab_size, 1)
@@ -123,9 +119,9 @@ class SkipGram(nn.Module):
     in d2l.
     """
 
+    @rules(vocab_size=Integer(1), embed_size=Integer(1))
     def __init__(self, vocab_size: int, embed_size: int) -> None:
         super().__init__()
-        vocab_size, embed_size = _sizes(vocab_size=vocab_size, embed_size=embed_size)
         self.center = nn.Embedding(vocab_size, embed_size)
         self.context = nn.Embedding(vocab_size, embed_size)
         for table in (self.center, self.context):
@@ -185,12 +181,11 @@ class CBOW(nn.Module):
     mean's true gradient.
     """
 
+    @rules(vocab_size=Integer(1), embed_size=Integer(1), sparse=Boolean(), full_row_gradient=Boolean())
     def __init__(self, vocab_size: int, embed_size: int, sparse: bool = False,
                  full_row_gradient: bool = False) -> None:
         super().__init__()
-        vocab_size, embed_size = _sizes(vocab_size=vocab_size, embed_size=embed_size)
-        sparse = _checks.boolean("sparse", sparse)
-        self.full_row_gradient = _checks.boolean("full_row_gradient", full_row_gradient)
+        self.full_row_gradient = full_row_gradient
         self.context = nn.Embedding(vocab_size, embed_size, sparse=sparse)  # the input vectors
         self.center = nn.Embedding(vocab_size, embed_size, sparse=sparse)  # the output vectors
         for table in (self.center, self.context):
@@ -225,13 +220,10 @@ class HierarchicalSoftmax(nn.Module):
     uniform, node vectors at 0. ``sparse=True``: sparse gradients, as :class:`CBOW`.
     """
 
+    @rules(tree=Instance(HuffmanTree, "a HuffmanTree (d2lmini.huffman.huffman_tree(counts))"),
+           embed_size=Integer(1), sparse=Boolean())
     def __init__(self, tree: HuffmanTree, embed_size: int, sparse: bool = False) -> None:
         super().__init__()
-        if not isinstance(tree, HuffmanTree):
-            raise TypeError(f"tree must be a HuffmanTree (d2lmini.huffman.huffman_tree(counts)), got "
-                            f"{type(tree).__name__}")
-        (embed_size,) = _sizes(embed_size=embed_size)
-        sparse = _checks.boolean("sparse", sparse)
         vocab_size = tree.vocab_size
         self.register_buffer("path_nodes", torch.as_tensor(tree.nodes, dtype=torch.long))
         self.register_buffer("path_signs", 1.0 - 2.0 * torch.as_tensor(tree.codes, dtype=torch.float32))
@@ -288,12 +280,11 @@ class FastText(nn.Module):
     (as :class:`CBOW`).
     """
 
+    @rules(buckets=Integer(1), embed_size=Integer(1), sparse=Boolean(), full_row_gradient=Boolean())
     def __init__(self, rows, offsets, buckets: int, embed_size: int, sparse: bool = False,
                  full_row_gradient: bool = False) -> None:
         super().__init__()
-        (buckets, embed_size) = _sizes(buckets=buckets, embed_size=embed_size)
-        sparse = _checks.boolean("sparse", sparse)
-        self.full_row_gradient = _checks.boolean("full_row_gradient", full_row_gradient)
+        self.full_row_gradient = full_row_gradient
         rows, offsets = torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(offsets, dtype=torch.long)
         vocab_size = len(offsets) - 1
         if (rows.ndim != 1 or offsets.ndim != 1 or vocab_size < 1 or int(offsets[0]) != 0
@@ -370,17 +361,13 @@ class NGramLM(nn.Module):
     ``(vocab, hidden)``.
     """
 
+    @rules(vocab_size=Integer(1), embed_size=Integer(1), hidden_size=Integer(1), context_len=Integer(1),
+           activation=Choice(_ACTIVATIONS), dropout=Real(0.0, 1.0), init_std=Optional(Positive()))
     def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 128, context_len: int = 3,
                  activation: str = "sigmoid", dropout: float = 0.0, init_std: float | None = 0.01) -> None:
         super().__init__()
-        vocab_size, embed_size, hidden_size, context_len = _sizes(
-            vocab_size=vocab_size, embed_size=embed_size, hidden_size=hidden_size, context_len=context_len)
-        _checks.choice("activation", activation, _ACTIVATIONS)
-        dropout = _checks.real("dropout", dropout, 0.0, 1.0)
         if dropout == 1.0:
             raise ValueError("dropout must be a number in [0, 1), got 1 (every hidden unit would be dropped)")
-        if init_std is not None:
-            init_std = _checks.positive("init_std", init_std)
         self.context_len = context_len
         self.word_embedding = nn.Embedding(vocab_size, embed_size)
         self.embed_to_hid = nn.Linear(context_len * embed_size, hidden_size)

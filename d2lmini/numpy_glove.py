@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
+from ._checks import Integer, Positive, rules
 
 __all__ = ["init_glove", "glove_loss", "glove_pair_losses", "glove_grad", "train_glove_full_batch"]
 
@@ -22,11 +23,9 @@ def _residual(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> np.ndarray:
     return W @ W.T + b + b.T - log_cooc  # D_ij = w_i . w_j + b_i + b_j - A_ij
 
 
+@rules(vocab_size=Integer(1), embed_dim=Integer(1), scale=Positive())
 def init_glove(vocab_size: int, embed_dim: int, seed: int = 0, scale: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """``W`` of shape ``(vocab_size, embed_dim)`` and ``b`` of shape ``(vocab_size, 1)``, normal with std ``scale``."""
-    vocab_size = _checks.integer("vocab_size", vocab_size, 1)
-    embed_dim = _checks.integer("embed_dim", embed_dim, 1)
-    scale = _checks.positive("scale", scale)
     rng = np.random.default_rng(seed)
     return scale * rng.standard_normal((vocab_size, embed_dim)), scale * rng.standard_normal((vocab_size, 1))
 
@@ -64,6 +63,7 @@ def glove_grad(W: np.ndarray, b: np.ndarray, log_cooc: np.ndarray) -> tuple[np.n
     return 2 * S @ W, 2 * S.sum(axis=1, keepdims=True)
 
 
+@rules(num_epochs=Integer(1))
 def train_glove_full_batch(
     W: np.ndarray,
     b: np.ndarray,
@@ -77,7 +77,6 @@ def train_glove_full_batch(
     The default learning rate is the assignment's ``0.2 / V``. Returns the
     train (and valid) loss after every epoch.
     """
-    num_epochs = _checks.integer("num_epochs", num_epochs, 1)
     lr = 0.2 / len(W) if lr is None else _checks.positive("lr", lr)
     history: dict[str, list[float]] = {"train": [], "valid": []}
     for _ in range(num_epochs):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from . import _checks
+from ._checks import Integer, Positive, rules
 from .gradcheck import check_gradient
 
 __all__ = [
@@ -59,13 +60,11 @@ class Activations:
     output_layer: np.ndarray  # (B, V), probabilities
 
 
+@rules(vocab_size=Integer(1), embedding_dim=Integer(1), num_hid=Integer(1), context_len=Integer(1),
+       init_std=Positive(), seed=Integer(0))
 def init_params(vocab_size: int = 250, embedding_dim: int = 16, num_hid: int = 128, context_len: int = 3,
                 init_std: float = 0.01, seed: int = 0) -> Params:
     """Weights normal with std ``init_std``, biases zero, as in the assignment; float64."""
-    for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_hid", num_hid),
-                        ("context_len", context_len)):
-        _checks.integer(name, value, 1)
-    init_std = _checks.positive("init_std", init_std)
     rng = np.random.default_rng(seed)
     return Params(
         word_embedding_weights=init_std * rng.standard_normal((vocab_size, embedding_dim)),

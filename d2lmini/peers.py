@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from . import _checks, evaluation
+from ._checks import Integer, rules
 from .embeddings import Embeddings
 from .fast_skipgram import train_skipgram_fast
 from .training import as_device
@@ -83,10 +84,10 @@ def _gensim_model(sentences, epochs: int, seed: int, workers: int | None, callba
                     seed=_checks.integer("seed", seed, 0), callbacks=callbacks)
 
 
+@rules(epochs=Integer(1))
 def gensim_word2vec(sentences: Sequence[Sequence[str]], epochs: int, seed: int = 0,
                     workers: int | None = None) -> Point:
     """Train gensim's ``Word2Vec`` with :data:`PTB_SETTINGS` for ``epochs`` epochs (gensim is imported here)."""
-    epochs = _checks.integer("epochs", epochs, 1)
     sentences = _gensim_sentences(sentences)
     start = time.perf_counter()
     model = _gensim_model(sentences, epochs, seed, workers)
@@ -94,6 +95,7 @@ def gensim_word2vec(sentences: Sequence[Sequence[str]], epochs: int, seed: int =
     return Point("gensim", epochs, seconds, Embeddings(model.wv.index_to_key, model.wv.vectors))
 
 
+@rules(epochs=Integer(1))
 def gensim_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, seed: int = 0,
                              workers: int | None = None) -> list[Point]:
     """Train gensim's ``Word2Vec`` once for ``epochs`` epochs, keeping its vectors after every epoch.
@@ -109,7 +111,6 @@ def gensim_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, se
     """
     from gensim.models.callbacks import CallbackAny2Vec
 
-    epochs = _checks.integer("epochs", epochs, 1)
     sentences = _gensim_sentences(sentences)
     points, outside = [], 0.0
 
@@ -126,6 +127,7 @@ def gensim_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, se
     return points
 
 
+@rules(epochs=Integer(1))
 def fast_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, seed: int = 0,
                            workers: int | None = None, device=None, **options) -> list[Point]:
     """Train :func:`~d2lmini.fast_skipgram.train_skipgram_fast` once, keeping the vectors of every epoch.
@@ -135,7 +137,6 @@ def fast_word2vec_by_epoch(sentences: Sequence[Sequence[str]], epochs: int, seed
     contend for it). ``options`` go to the trainer (``compile``, ``lr``,
     ``group_size``, ...).
     """
-    epochs = _checks.integer("epochs", epochs, 1)
     on_cpu = as_device(device).type == "cpu"
     workers = _workers(workers) if workers is not None or on_cpu else 1
     points, outside = [], 0.0  # outside: seconds spent copying vectors, not training

@@ -5,7 +5,6 @@ This module is used from the chapters (the top of the stack); nothing below impo
 
 from __future__ import annotations
 
-import ast
 import inspect
 import textwrap
 import time
@@ -23,82 +22,16 @@ __all__ = ["show_source", "glue", "scatter_words", "plot_differences", "plot_dif
 BENCHMARK_TITLES = {"wordsim353": "WordSim-353", "simlex999": "SimLex-999", "analogy": "analogies"}
 
 
-def show_source(obj, checks: bool = False) -> object:
-    """Display the source of a function or class of ``d2lmini`` with syntax highlighting.
+def show_source(obj) -> object:
+    """Display the source of a function or class of ``d2lmini`` with syntax highlighting, as written.
 
     Chapters show the package's code this way instead of pasting a copy, so
-    the book and the package cannot drift apart. A function that declares its
-    argument rules (``@rules(...)`` above it) is shown as written: its body holds
-    no checks. In the others, the argument checks written in the body (calls to
-    ``_checks`` or ``_check_*`` helpers, and ``if``-blocks that only raise) are
-    left out, each run of them replaced by one comment, so that the reader sees
-    the computation; ``checks=True`` shows the source as it is.
+    the book and the package cannot drift apart. A public function's argument
+    rules are declared above it (``@rules(...)``), so its body is the computation.
     """
     from IPython.display import Code
 
-    source = inspect.getsource(obj)
-    declared = hasattr(obj, "rules")
-    return Code(source if checks or declared else without_argument_checks(source), language="python")
-
-
-_OMITTED = "# (argument checks omitted)"
-
-
-def without_argument_checks(source: str) -> str:
-    """``source`` with the argument-check statements of every function body replaced by a comment."""
-    source = textwrap.dedent(source)
-    lines = source.splitlines()
-    dropped: dict[int, int] = {}  # first line -> last line (1-based) of each check statement
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            arguments = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-            for statement in node.body:
-                if _is_argument_check(statement, arguments):
-                    dropped[statement.lineno] = statement.end_lineno
-    kept, line = [], 1
-    while line <= len(lines):
-        if line in dropped:
-            text = lines[line - 1]
-            comment = text[: len(text) - len(text.lstrip())] + _OMITTED
-            if not kept or kept[-1] != comment:
-                kept.append(comment)
-            line = dropped[line] + 1
-        else:
-            kept.append(lines[line - 1])
-            line += 1
-    return "\n".join(kept) + "\n"
-
-
-def _is_check_call(node) -> bool:
-    """A call of a check helper, perhaps converted further (``_checks.id_array(...).astype(...)``)."""
-    while isinstance(node, ast.Call):
-        func = node.func
-        if isinstance(func, ast.Name):
-            return func.id.startswith("_check")
-        if not isinstance(func, ast.Attribute):
-            return False
-        if isinstance(func.value, ast.Name):
-            return func.value.id == "_checks"
-        node = func.value  # a method called on a result: look at what produced it
-    return False
-
-
-def _is_argument_check(statement, arguments: set[str]) -> bool:
-    """A check helper's call, its result perhaps assigned back to arguments, or an ``if`` that only raises."""
-    if isinstance(statement, ast.Expr):
-        return _is_check_call(statement.value)
-    if isinstance(statement, (ast.Assign, ast.AnnAssign)):
-        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        names = [n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-        # Only a check that re-binds arguments may go: a new name would be used later unseen.
-        return _is_check_call(statement.value) and all(n.id in arguments for n in names)
-    if isinstance(statement, ast.If):
-        branches = [statement.body, statement.orelse] if statement.orelse else [statement.body]
-        return all(
-            all(isinstance(s, ast.Raise) or _is_argument_check(s, arguments) for s in branch)
-            for branch in branches
-        )
-    return False
+    return Code(textwrap.dedent(inspect.getsource(obj)), language="python")
 
 
 def glue(name: str, value, display: bool = False) -> None:

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from . import _checks, numpy_lm
+from . import numpy_lm
+from ._checks import Integer, rules
 from .batching import default_num_workers
 from .models import GloVe, sigmoid_bce_loss
 from .vocab import Vocab
@@ -46,6 +47,7 @@ __all__ = [
 # --- counting ----------------------------------------------------------------------
 
 
+@rules(window_size=Integer(1))
 def cooccurrence_reference(corpus: Sequence[Sequence[int]], window_size: int) -> list[tuple[int, int, float]]:
     """Co-occurrence counts by a plain Python loop (d2l's "Pretraining GloVe" semantics).
 
@@ -56,7 +58,6 @@ def cooccurrence_reference(corpus: Sequence[Sequence[int]], window_size: int) ->
     Returns:
         ``(center, context, count)`` triples in order of first occurrence.
     """
-    window_size = _checks.integer("window_size", window_size, 1)
     counts: defaultdict[tuple[int, int], float] = defaultdict(float)
     for line in corpus:
         if len(line) < 2:  # a pair needs two words

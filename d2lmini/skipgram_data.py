@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from . import _checks
+from ._checks import Boolean, Choice, Instance, Integer, Positive, Real, Seed, rules
 from .corpus import flatten_corpus
 from .datasets import read_ptb
 from .vocab import Vocab
@@ -45,6 +46,7 @@ def _counts(counts) -> np.ndarray:
 SUBSAMPLING_FORMULAS = ("d2l", "word2vec")
 
 
+@rules(t=Positive(), formula=Choice(SUBSAMPLING_FORMULAS))
 def keep_probabilities(counts: np.ndarray, t: float = 1e-4, unk: int | None = 0, formula: str = "d2l") -> np.ndarray:
     """Probability of keeping each token id when subsampling frequent words.
 
@@ -58,8 +60,6 @@ def keep_probabilities(counts: np.ndarray, t: float = 1e-4, unk: int | None = 0,
 
     Pass ``unk=None`` for a closed vocabulary (no unknown token: every id is a word).
     """
-    t = _checks.positive("t", t)
-    _checks.choice("formula", formula, SUBSAMPLING_FORMULAS)
     counts = _counts(counts)
     if unk is not None:
         counts[_checks.integer("unk", unk, 0, len(counts) - 1)] = 0.0
@@ -73,10 +73,10 @@ def keep_probabilities(counts: np.ndarray, t: float = 1e-4, unk: int | None = 0,
     return keep
 
 
+@rules(power=Real(0.0))
 def noise_distribution(counts: np.ndarray, power: float = 0.75, unk: int | None = 0) -> np.ndarray:
     """Negative-sampling probabilities ``count ** power`` (normalised), zero for ``<unk>``
     (``unk=None``: a closed vocabulary, every id may be drawn)."""
-    power = _checks.real("power", power, 0.0)
     counts = _counts(counts)
     weights = np.where(counts > 0, counts**power, 0.0)
     if unk is not None:
@@ -203,6 +203,7 @@ def draw_windows(
     return ids[has_context], context_ids
 
 
+@rules(max_window_size=Integer(1), num_noise_words=Integer(1))
 def draw_skipgram_sample(
     ids: np.ndarray,
     sentence: np.ndarray,
@@ -224,8 +225,6 @@ def draw_skipgram_sample(
         ValueError: the draw holds no (center, context) pair, or a center's
             contexts cover every word that can be drawn as noise.
     """
-    max_window_size = _checks.integer("max_window_size", max_window_size, 1)
-    num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
     center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)  # (C,), (C, 2w)
     contexts_per_center = (context_ids >= 0).sum(axis=1)
     rows, cols = np.nonzero(context_ids >= 0)  # row-major: grouped by center, d2l's order
@@ -313,6 +312,8 @@ class SkipGramData(IterableDataset):
             small for the requested sampling.
     """
 
+    @rules(vocab=Instance(Vocab, "a d2lmini.Vocab"), batch_size=Integer(1), max_window_size=Integer(1),
+           num_noise_words=Integer(1), t=Positive(), seed=Seed(), resample=Boolean())
     def __init__(
         self,
         corpus: list[list[int]],
@@ -324,15 +325,8 @@ class SkipGramData(IterableDataset):
         seed: int | np.random.Generator | None = 0,
         resample: bool = True,
     ) -> None:
-        if not isinstance(vocab, Vocab):
-            raise TypeError(f"vocab must be a d2lmini.Vocab, got {type(vocab).__name__}")
-        self.batch_size = _checks.integer("batch_size", batch_size, 1)
-        self.max_window_size = _checks.integer("max_window_size", max_window_size, 1)
-        self.num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
-        t = _checks.positive("t", t)
-        if not isinstance(seed, np.random.Generator) and seed is not None:
-            seed = _checks.integer("seed", seed, 0)
-        self.vocab, self.resample = vocab, _checks.boolean("resample", resample)
+        self.batch_size, self.max_window_size, self.num_noise_words = batch_size, max_window_size, num_noise_words
+        self.vocab, self.resample = vocab, resample
         self.ids, self.sentence = flatten_corpus(corpus, len(vocab))
         unk = None if vocab.unk_token is None else vocab.unk
         counts = vocab.counts
@@ -380,6 +374,8 @@ class SkipGramData(IterableDataset):
             start = stop
 
 
+@rules(batch_size=Integer(1), max_window_size=Integer(1), num_noise_words=Integer(1), min_freq=Integer(0),
+       seed=Seed(), resample=Boolean())
 def load_data_ptb(
     batch_size: int,
     max_window_size: int,
@@ -394,12 +390,6 @@ def load_data_ptb(
     (``min_freq=10``: 6,719 entries). Sampling runs in the main process
     (no workers: a whole epoch is drawn in well under a second).
     """
-    for name, value in (("batch_size", batch_size), ("max_window_size", max_window_size),
-                        ("num_noise_words", num_noise_words)):
-        _checks.integer(name, value, 1)
-    min_freq = _checks.integer("min_freq", min_freq, 0)
-    if not isinstance(seed, np.random.Generator) and seed is not None:
-        _checks.integer("seed", seed, 0)
     sentences = read_ptb("train")
     vocab = Vocab(sentences, min_freq=min_freq)
     data = SkipGramData(vocab.encode(sentences), vocab, batch_size, max_window_size, num_noise_words,

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import _checks
+from ._checks import Choice, Instance, Integer, Positive, rules
 from .corpus import flatten_corpus
-from .skipgram_data import AliasSampler, draw_windows, keep_probabilities, noise_distribution
+from .skipgram_data import SUBSAMPLING_FORMULAS, AliasSampler, draw_windows, keep_probabilities, noise_distribution
 from .vocab import Vocab
 
 __all__ = [
@@ -77,10 +77,11 @@ class LinearRate:
         self.done += examples
 
 
+@rules(t=Positive(), subsampling=Choice(SUBSAMPLING_FORMULAS))
 def subsampling_and_noise(counts: np.ndarray, t: float, unk: int | None,
                           subsampling: str = "word2vec") -> tuple[np.ndarray, AliasSampler]:
     """Each word's probability of being kept (``subsampling``'s formula) and the noise sampler (``count ** 0.75``)."""
-    keep = keep_probabilities(counts, _checks.positive("t", t), unk=unk, formula=subsampling)
+    keep = keep_probabilities(counts, t, unk=unk, formula=subsampling)
     return keep, AliasSampler(noise_distribution(counts, unk=unk))
 
 
@@ -91,14 +92,14 @@ class Word2VecDraws:
     tokens, a window size per center, the order and the noise words.
     """
 
+    @rules(vocab=Instance(Vocab, "a d2lmini.Vocab"), t=Positive(), subsampling=Choice(SUBSAMPLING_FORMULAS),
+           seed=Integer(0))
     def __init__(self, corpus: Sequence[Sequence[int]], vocab: Vocab, t: float = 1e-4,
                  subsampling: str = "word2vec", seed: int = 0) -> None:
-        if not isinstance(vocab, Vocab):
-            raise TypeError(f"vocab must be a d2lmini.Vocab, got {type(vocab).__name__}")
         self.ids, self.sentence = flatten_corpus(corpus, len(vocab))
         unk = None if vocab.unk_token is None else vocab.unk
         self.keep, self.noise = subsampling_and_noise(vocab.counts, t, unk, subsampling)
-        self.rng = np.random.default_rng(_checks.integer("seed", seed, 0))
+        self.rng = np.random.default_rng(seed)
 
     def windows(self, max_window_size: int) -> tuple[np.ndarray, np.ndarray]:
         """An epoch's windows in random order: centers ``(C,)`` and contexts ``(C, 2w)``, -1 where none."""
@@ -115,6 +116,7 @@ class Word2VecDraws:
         return self.noise.sample(self.rng, shape)
 
 
+@rules(max_window_size=Integer(1), shuffle=Choice(SHUFFLES))
 def epoch_pairs(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, max_window_size: int,
                 rng: np.random.Generator, shuffle: str = "pairs") -> tuple[np.ndarray, np.ndarray]:
     """One epoch's (center, context) pairs as two flat id arrays, in the order ``shuffle`` asks for.
@@ -124,7 +126,6 @@ def epoch_pairs(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, max_win
     each center's pairs together with the centers in random order, ``"none"``
     keeps the corpus order.
     """
-    _checks.choice("shuffle", shuffle, SHUFFLES)
     center_ids, context_ids = draw_windows(ids, sentence, keep, max_window_size, rng)
     if shuffle == "centers":
         order = rng.permutation(len(center_ids))
@@ -238,13 +239,11 @@ class CudaGraphBlockStep:
     (e.g. add it to a sum) before the next call overwrites it.
     """
 
+    @rules(group_size=Integer(1), block_size=Integer("group_size"), num_noise_words=Integer(1))
     def __init__(self, center: torch.Tensor, context: torch.Tensor, block_size: int, group_size: int,
                  num_noise_words: int) -> None:
-        group_size = _checks.integer("group_size", group_size, 1)
-        block_size = _checks.integer("block_size", block_size, group_size)
         if block_size % group_size:
             raise ValueError(f"block_size must be a multiple of group_size={group_size}, got {block_size}")
-        num_noise_words = _checks.integer("num_noise_words", num_noise_words, 1)
         if center.device.type != "cuda" or context.device != center.device:
             raise ValueError(f"a CUDA graph needs both tables on one CUDA device, got {center.device} "
                              f"and {context.device}; train on the CPU with sgns_block_step instead")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
+from ._checks import Integer, rules
 
 __all__ = ["char_ngrams", "fnv1a_32", "subword_table"]
 
@@ -63,6 +64,7 @@ def fnv1a_32(text: str) -> int:
     return h
 
 
+@rules(buckets=Integer(1))
 def subword_table(words, buckets: int = 2_000_000, min_n: int = 3, max_n: int = 6,
                   word_rows=None, num_words: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The rows that make up each word's vector, as a flat array with offsets (CSR).
@@ -79,7 +81,6 @@ def subword_table(words, buckets: int = 2_000_000, min_n: int = 3, max_n: int = 
     Returns:
         ``(rows, offsets)``: int64 arrays; ``offsets`` has ``len(words) + 1`` entries.
     """
-    buckets = _checks.integer("buckets", buckets, 1)
     min_n, max_n = _check_range(min_n, max_n)
     words = list(words)
     num_words = len(words) if num_words is None else _checks.integer("num_words", num_words, 1)

@@ -60,6 +60,7 @@ def as_device(device: torch.device | str | None) -> torch.device:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
+@rules(threshold_bytes=Integer(1, 2**31 - 1))
 def reuse_freed_memory(threshold_bytes: int = 1 << 30) -> bool:
     """Opt in: let glibc keep and reuse large freed blocks instead of returning them to the OS.
 
@@ -71,7 +72,6 @@ def reuse_freed_memory(threshold_bytes: int = 1 << 30) -> bool:
     changes a setting of the whole process, so no training loop calls it: call
     it yourself. Does nothing, and returns ``False``, on systems without glibc.
     """
-    threshold_bytes = _checks.integer("threshold_bytes", threshold_bytes, 1, 2**31 - 1)
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -445,11 +445,11 @@ def train_skipgram(
     return fit(step, lambda epoch: data_iter, num_epochs, device, lr, callback, updates_per_epoch_reported)
 
 
+@rules(batch_size=Integer(1))
 @torch.no_grad()
 def evaluate_lm(model: torch.nn.Module, inputs, targets, batch_size: int = 4096,
                 device: torch.device | str | None = None) -> float:
     """Mean cross-entropy (nats per predicted word) of a language model over a whole split."""
-    batch_size = _checks.integer("batch_size", batch_size, 1)
     device = as_device(device) if device is not None else next(model.parameters()).device
     inputs, targets = _checks.lm_arrays("evaluated", inputs, targets, getattr(model, "vocab_size", None),
                                         getattr(model, "context_len", None))

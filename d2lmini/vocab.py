@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from . import _checks
+from ._checks import Integer, rules
 
 __all__ = ["Vocab"]
 
@@ -55,6 +56,7 @@ class Vocab:
         (1, [3, 0], ['a', 'b'])
     """
 
+    @rules(min_freq=Integer(0))
     def __init__(
         self,
         tokens: Iterable = (),
@@ -62,7 +64,6 @@ class Vocab:
         reserved_tokens: Sequence[str] = (),
         unk_token: str | None = "<unk>",
     ) -> None:
-        min_freq = _checks.integer("min_freq", min_freq, 0)
         if unk_token is not None and not isinstance(unk_token, str):
             raise TypeError(f"unk_token must be a string or None, got {unk_token!r}")
         if isinstance(reserved_tokens, str) or not all(isinstance(t, str) for t in reserved_tokens):

@@ -33,7 +33,6 @@ import os
 import sys
 import textwrap
 import types
-import typing
 import uuid
 import warnings
 from collections.abc import Callable
@@ -42,7 +41,8 @@ from pathlib import Path
 
 import torch
 
-from . import _checks, _files, datasets, family
+from . import _files, datasets, family
+from ._checks import Boolean, Choice, Integer, Optional, Positive, Real, fields, rules
 from .batching import load_data_ptb_glove
 from .datasets import cache_dir, load_fourgrams
 from .embeddings import Embeddings
@@ -59,47 +59,14 @@ __all__ = ["Word2VecConfig", "FastWord2VecConfig", "FamilyConfig", "GloVeConfig"
            "word2vec_family_ptb", "glove_ptb", "neural_lm"]
 
 
-# Accepted values of fields, by name, checked when a configuration is made (before any data is read).
-_AT_LEAST_0 = {"min_freq", "seed", "data_seed"}
 FAMILY_MODELS = ("cbow", "hierarchical_softmax", "fasttext")
-_POSITIVE_REALS = {"lr", "x_max", "alpha", "init_std", "t"}
-_CHOICES = {"activation": ("sigmoid", "tanh", "relu"), "optimizer": ("sgd", "adam", "adamw"),
-            "schedule": ("constant", "cosine"), "early_stopping": ("none", "strict", "patience"),
-            "model": FAMILY_MODELS}
-
-
-def _normalise(config) -> None:
-    """Coerce every field of a frozen config dataclass to its declared type, checking its value."""
-    hints = typing.get_type_hints(type(config))
-    for f in dataclasses.fields(config):
-        value, kind = getattr(config, f.name), hints[f.name]
-        optional = typing.get_origin(kind) in (typing.Union, types.UnionType)
-        if optional:
-            if value is None:
-                continue
-            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-        if kind is bool:
-            if not isinstance(value, bool):
-                raise TypeError(f"{type(config).__name__}.{f.name} must be True or False, got {value!r}")
-        elif kind is int:
-            value = _checks.integer(f"{type(config).__name__}.{f.name}", value,
-                                    0 if f.name in _AT_LEAST_0 else 1)
-        elif kind is float:
-            name = f"{type(config).__name__}.{f.name}"
-            if f.name in _POSITIVE_REALS:
-                value = _checks.positive(name, value)
-            elif f.name == "dropout":
-                value = _checks.real(name, value, 0.0, 0.99)
-            elif f.name == "momentum":
-                value = _checks.real(name, value, 0.0, 1.0)
-            else:
-                value = _checks.real(name, value)
-        elif kind is str:
-            _checks.choice(f"{type(config).__name__}.{f.name}", value, _CHOICES[f.name])
-        object.__setattr__(config, f.name, value)
 
 
 @dataclass(frozen=True)
+@fields(
+    embed_size=Integer(1), batch_size=Integer(1), max_window_size=Integer(1), num_noise_words=Integer(1),
+    lr=Positive(), num_epochs=Integer(1), resample=Boolean(), min_freq=Integer(0), seed=Integer(0),
+)
 class Word2VecConfig:
     """Skip-gram on PTB; the defaults are d2l's configuration."""
 
@@ -113,11 +80,13 @@ class Word2VecConfig:
     min_freq: int = 10
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        _normalise(self)
-
 
 @dataclass(frozen=True)
+@fields(
+    embed_size=Integer(1), max_window_size=Integer(1), num_noise_words=Integer(1), num_epochs=Integer(1),
+    lr=Positive(), t=Positive(), group_size=Integer(1), block_size=Integer("group_size"), min_freq=Integer(0),
+    seed=Integer(0),
+)
 class FastWord2VecConfig:
     """Skip-gram on PTB trained by :func:`~d2lmini.fast_skipgram.train_skipgram_fast`.
 
@@ -138,11 +107,13 @@ class FastWord2VecConfig:
     min_freq: int = 10
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        _normalise(self)
-
 
 @dataclass(frozen=True)
+@fields(
+    model=Choice(FAMILY_MODELS), embed_size=Integer(1), max_window_size=Integer(1), num_noise_words=Integer(1),
+    num_epochs=Integer(1), lr=Positive(), t=Positive(), batch_size=Integer(1), buckets=Integer(1), min_n=Integer(1),
+    max_n=Integer("min_n"), min_freq=Integer(0), seed=Integer(0),
+)
 class FamilyConfig:
     """A member of the word2vec family on PTB, trained by :mod:`d2lmini.family`.
 
@@ -168,11 +139,12 @@ class FamilyConfig:
     min_freq: int = 10
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        _normalise(self)
-
 
 @dataclass(frozen=True)
+@fields(
+    embed_size=Integer(1), window_size=Integer(1), batch_size=Integer(1), lr=Positive(), num_epochs=Integer(1),
+    x_max=Positive(), alpha=Positive(), min_freq=Integer(0), seed=Integer(0),
+)
 class GloVeConfig:
     """GloVe on PTB; the defaults are the GloVe chapter's."""
 
@@ -186,11 +158,16 @@ class GloVeConfig:
     min_freq: int = 5
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        _normalise(self)
-
 
 @dataclass(frozen=True)
+@fields(
+    embed_size=Integer(1), hidden_size=Integer(1), activation=Choice(("sigmoid", "tanh", "relu")),
+    dropout=Real(0.0, 0.99), init_std=Optional(Positive()), num_epochs=Integer(1), batch_size=Integer(1),
+    optimizer=Choice(("sgd", "adam", "adamw")), lr=Positive(), momentum=Real(0.0, 1.0),
+    schedule=Choice(("constant", "cosine")), validate_every=Integer(1),
+    early_stopping=Choice(("none", "strict", "patience")), patience=Integer(1), seed=Integer(0),
+    data_seed=Integer(0),
+)
 class NGramLMConfig:
     """The neural 4-gram model on the 250-word corpus; the defaults are the assignment's, with patience."""
 
@@ -210,9 +187,6 @@ class NGramLMConfig:
     patience: int = 5
     seed: int = 0  # the initialisation and the order of the batches
     data_seed: int = 0  # the split of the 4-grams into train, valid and test (load_fourgrams)
-
-    def __post_init__(self) -> None:
-        _normalise(self)
 
 
 @dataclass
@@ -253,13 +227,13 @@ def _imported_modules(module: types.ModuleType) -> set[types.ModuleType]:
     return found
 
 
+@rules(kind=Choice(tuple(_CONFIGS)))
 def training_modules(kind: str) -> list[str]:
     """The package's modules whose code decides what ``kind`` learns, by name.
 
     The modules the zoo's train function for ``kind`` uses, and every module
     they import in turn (so a change anywhere below a trainer is seen).
     """
-    _checks.choice("kind", kind, _TRAINERS)
     tree = ast.parse(textwrap.dedent(inspect.getsource(_TRAINERS[kind])))
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     todo = [module for module in map(_package_module, used) if module is not None]
@@ -272,19 +246,19 @@ def training_modules(kind: str) -> list[str]:
     return sorted(seen)
 
 
+@rules(kind=Choice(tuple(_CONFIGS)))
 def code_fingerprint(kind: str) -> str:
     """SHA-256 (16 hex digits) of the source of the code that trains ``kind``: the zoo's train
     function and the modules of :func:`training_modules`."""
-    _checks.choice("kind", kind, _TRAINERS)
     digest = hashlib.sha256(inspect.getsource(_TRAINERS[kind]).encode())
     for name in training_modules(kind):
         digest.update(inspect.getsource(sys.modules[name]).encode())
     return digest.hexdigest()[:16]
 
 
+@rules(kind=Choice(tuple(_CONFIGS)))
 def cached_path(kind: str, config) -> Path:
     """Folder of the cached entry for a kind of model and its configuration."""
-    _checks.choice("kind", kind, _TRAINERS)
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"config must be a configuration such as {_CONFIGS[kind].__name__}(), got {config!r}")
     payload = json.dumps({"kind": kind, "config": dataclasses.asdict(config), "code": code_fingerprint(kind)},

@@ -130,7 +130,7 @@ def test_fasttext_embeddings_give_unseen_words_the_mean_of_their_ngrams():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"min_n": 4, "max_n": 3}, ValueError, r"max_n must be an integer >= 4, got 3"),
+    ({"min_n": 4, "max_n": 3}, ValueError, r"max_n must be >= min_n, got min_n=4, max_n=3"),
     ({"buckets": 0}, ValueError, r"buckets must be an integer >= 1, got 0"),
     ({"batch_size": 0}, ValueError, r"batch_size must be an integer >= 1, got 0"),
     ({"lr": -1}, ValueError, r"lr must be"),

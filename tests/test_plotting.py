@@ -1,51 +1,24 @@
-"""show_source: the chapters see the computation, without argument checks written in the body."""
+"""show_source: the chapters see the package's code as written, its argument rules above the body."""
 
-import ast
 import inspect
+import textwrap
 
 import pytest
 
 import d2lmini
-from d2lmini import fast_skipgram, numpy_lm
-from d2lmini.plotting import show_source, without_argument_checks
-
-SHOWN = [d2lmini.cooccurrence, d2lmini.ppmi, d2lmini.log_cooccurrence_fourgrams, numpy_lm.compute_activations,
-         numpy_lm.back_propagate, d2lmini.zoo.glove_ptb]
+from d2lmini import fast_skipgram
+from d2lmini.plotting import show_source
 
 
-@pytest.mark.parametrize("function", SHOWN, ids=lambda f: f.__name__)
-def test_shown_source_has_no_checks_and_still_parses(function):
-    shown = without_argument_checks(inspect.getsource(function))
-    ast.parse(shown)  # still valid Python
-    assert "_checks." not in shown and "_check_" not in shown
-    assert "# (argument checks omitted)" in shown
-
-
-def test_a_function_that_declares_its_rules_is_shown_as_written():
+def test_a_function_is_shown_as_written_with_its_rules_above_the_body():
     shown = show_source(fast_skipgram.train_skipgram_fast).data
     assert shown == inspect.getsource(fast_skipgram.train_skipgram_fast)
     assert shown.startswith("@rules(") and "_checks." not in shown
 
 
-def test_checks_that_bind_new_names_or_do_work_are_kept():
-    source = '''
-def f(x, n):
-    x = _checks.integer("x", x, 0)
-    if n < 0:
-        raise ValueError("n")
-    y = _checks.array("x", x)
-    if n > 3:
-        x = x + 1
-    return x + y
-'''
-    shown = without_argument_checks(source.lstrip())
-    assert shown.splitlines()[1:] == ['    # (argument checks omitted)', '    y = _checks.array("x", x)',
-                                      '    if n > 3:', '        x = x + 1', '    return x + y']
-
-
-def test_show_source_can_show_everything():
-    assert "_checks" in show_source(d2lmini.ppmi, checks=True).data
-    assert "_checks" not in show_source(d2lmini.ppmi).data
+def test_a_method_is_dedented():
+    shown = show_source(d2lmini.SkipGram.forward).data
+    assert shown == textwrap.dedent(inspect.getsource(d2lmini.SkipGram.forward)) and shown.startswith("def forward(")
 
 
 def test_live_curve_drops_its_progress_text_when_training_ends():
