@@ -42,7 +42,22 @@ from .vocab import Vocab
 
 __version__ = "0.1.0"
 
+# The package's layers, lowest first: a module imports only from its own layer or lower ones, never in a
+# cycle, and no private name (_name) of another module; the private helpers serve every layer.
+# tests/test_layers.py checks the imports against this list; the appendix page "How d2lmini is built"
+# draws it.
+LAYERS = (
+    ("private helpers", ("_checks", "_files")),
+    ("reading the data", ("vocab", "datasets", "corpus")),
+    ("training examples", ("cooccurrence", "batching", "skipgram_data", "huffman", "subwords")),
+    ("models", ("models", "numpy_glove", "numpy_lm", "gradcheck", "kneser_ney")),
+    ("scoring and keeping vectors", ("evaluation", "embeddings")),
+    ("training", ("training", "sparse_sgd", "fast_skipgram", "stream_skipgram", "family")),
+    ("for chapters and users", ("seed_style", "zoo", "peers", "lm_queries", "plotting", "machine", "cli")),
+)
+
 __all__ = [
+    "LAYERS",
     "CBOW",
     "DATA_HUB",
     "DataError",

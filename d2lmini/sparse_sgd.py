@@ -1,4 +1,4 @@
-"""word2vec's sparse SGD, written once: the engine every skip-gram trainer of the package runs on.
+"""word2vec's sparse SGD, written once: the engine of the trainers that learn by word2vec's method.
 
 Three trainers optimise word2vec's objectives by word2vec's method: the
 in-memory :func:`~d2lmini.fast_skipgram.train_skipgram_fast`, the streaming and
@@ -7,8 +7,8 @@ family's trainers (:mod:`d2lmini.family`: CBOW, hierarchical softmax, fastText,
 the full softmax). What they share lives here, once:
 
 * **the draws** (:class:`Word2VecDraws`, :func:`epoch_pairs`): word2vec's
-  subsampling, a random window per center, noise words by ``count ** 0.75``,
-  all from one seeded generator;
+  subsampling, a window of random size per center, noise words by
+  ``count ** 0.75``, from generators seeded by the trainer's seed;
 * **the learning rate** (:func:`linear_rate`, :class:`LinearRate`): it falls
   linearly from ``lr`` to ``lr * min_lr_fraction`` over training;
 * **the SGNS block kernels**: the closed-form gradients of a block of pairs

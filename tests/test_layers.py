@@ -1,6 +1,7 @@
-"""The package's layers, as the book's appendix lists them, checked against its imports.
+"""The package's layers, as ``d2lmini.LAYERS`` lists them (and the appendix page draws them), checked against
+its imports.
 
-The page appendix/how_d2lmini_is_built.md lists d2lmini's modules in layers, lowest first. Every import
+``d2lmini.LAYERS`` lists the modules in layers, lowest first. Every import
 between the package's modules (at the top of a file or inside a function) must go to
 the same layer or a lower one, the imports must not form a cycle, and no module may
 import another module's private name (`_name`); the private modules `_checks` and
@@ -8,25 +9,13 @@ import another module's private name (`_name`); the private modules `_checks` an
 """
 
 import ast
-import re
 from pathlib import Path
+
+import d2lmini
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "d2lmini"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
-
-
-def listed_layers(text: str) -> list[list[str]]:
-    """The modules of each sub-item of the page's "- `d2lmini/`" list, in order (the list ends at a blank line)."""
-    lines = text.split("\n- `d2lmini/`", 1)[1].split("\n\n", 1)[0].split("\n- ", 1)[0].splitlines()
-    items, current = [], None
-    for line in lines:
-        if line.startswith("  - "):
-            current = []
-            items.append(current)
-        if current is not None:
-            current += [name for name in re.findall(r"`([A-Za-z_]+)`", line) if name in MODULES]
-    return items
 
 
 def package_imports(module: str) -> list[tuple[str, str | None]]:
@@ -48,7 +37,7 @@ def layer_faults(imports: dict[str, list[tuple[str, str | None]]], layer_of: dic
     for module, found in imports.items():
         for imported, name in found:
             if imported not in layer_of:
-                faults.append(f"{module} imports {imported}, which the layers of how_d2lmini_is_built.md do not list")
+                faults.append(f"{module} imports {imported}, which d2lmini.LAYERS does not list")
             elif layer_of[imported] > layer_of[module]:
                 faults.append(f"{module} (layer {layer_of[module] + 1}) imports {imported} "
                               f"(layer {layer_of[imported] + 1}): an upward import")
@@ -81,8 +70,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-PAGE = ROOT / "appendix" / "how_d2lmini_is_built.md"
-LAYERS = listed_layers(PAGE.read_text(encoding="utf-8"))
+LAYERS = [list(modules) for _, modules in d2lmini.LAYERS]
 LAYER_OF = {module: i for i, layer in enumerate(LAYERS) for module in layer}
 IMPORTS = {module: package_imports(module) for module in MODULES}
 
@@ -90,7 +78,7 @@ IMPORTS = {module: package_imports(module) for module in MODULES}
 def test_the_appendix_places_every_module_in_exactly_one_layer():
     listed = [module for layer in LAYERS for module in layer]
     assert len(LAYERS) >= 5
-    assert sorted(listed) == MODULES, f"each module of d2lmini/ must be named in one layer of {PAGE.name}"
+    assert sorted(listed) == MODULES, "each module of d2lmini/ must be named in one layer of d2lmini.LAYERS"
 
 
 def test_no_module_imports_upward_or_a_private_name():
@@ -110,12 +98,6 @@ def test_the_checks_find_planted_faults():
     ]
     assert find_cycle({module: {i for i, _ in found} for module, found in imports.items()}) == ["high", "low", "high"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
-
-
-def test_the_layer_parser_reads_one_layer_per_item():
-    text = "x\n- `d2lmini/`, layers\n  - `vocab` and\n    `corpus`;\n  - `models`\n- `chapters/`: `zoo`\n"
-    assert listed_layers(text) == [["vocab", "corpus"], ["models"]]
-    assert listed_layers(text.replace("\n- `chapters/`", "\n\nThen `zoo`")) == [["vocab", "corpus"], ["models"]]
 
 
 def test_no_function_is_longer_than_80_lines():
