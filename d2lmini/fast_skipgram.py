@@ -6,7 +6,8 @@ This trainer keeps the model and the objective (skip-gram with negative
 sampling, SGNS) and changes how it is optimised, as word2vec and gensim do:
 
 * **Sparse SGD.** The gradient of a block of pairs is written out in closed
-  form and added to the rows the block touches (``index_add_``); no other row
+  form and added to the rows the block touches (``scatter_add_``; ``index_add_``
+  in the compiled step); no other row
   is read or written, and the learning rate decays linearly to almost 0 over
   training, word2vec's schedule. Center vectors start uniform in
   ``[-0.5/d, 0.5/d]`` and context vectors at 0, word2vec's initialisation.
