@@ -62,9 +62,13 @@ def browser():
         browser.close()
 
 
-def open_page(browser, server, path, viewport=None):
+# What a reader sees of code at a 1280-pixel window: the page must not make them scroll sideways.
+WINDOW = {"width": 1280, "height": 900}
+
+
+def open_page(browser, server, path):
     """Load a page; return it with the console errors and the failed local requests seen."""
-    page = browser.new_page(viewport=viewport) if viewport else browser.new_page()
+    page = browser.new_page(viewport=WINDOW)
     errors, failed = [], []
     local = lambda url: url.startswith(server)  # noqa: E731
 
@@ -82,18 +86,33 @@ def open_page(browser, server, path, viewport=None):
     return page, errors, failed
 
 
+@pytest.fixture(scope="module")
+def visit(browser, server):
+    """Each page of the book loaded once, kept open for every test that reads it: loading
+    (and waiting for the network to fall quiet) is most of this file's time."""
+    opened = {}
+
+    def load(name):
+        if name not in opened:
+            opened[name] = open_page(browser, server, f"{name}.html")
+        return opened[name]
+
+    yield load
+    for page, _, _ in opened.values():
+        page.close()
+
+
 @pytest.mark.parametrize("name", PAGES)
-def test_page_loads_cleanly(browser, server, name):
-    page, errors, failed = open_page(browser, server, f"{name}.html")
+def test_page_loads_cleanly(visit, name):
+    page, errors, failed = visit(name)
     assert page.title(), f"{name}: empty title"
     assert not errors, f"{name}: console errors {errors}"
     assert not failed, f"{name}: failed local requests {failed}"
-    page.close()
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_chapter_shows_outputs_figures_and_colab_link(browser, server, name):
-    page, _, _ = open_page(browser, server, f"{name}.html")
+def test_chapter_shows_outputs_figures_and_colab_link(visit, name):
+    page, _, _ = visit(name)
     assert page.locator("div.cell_output").count() > 3, f"{name}: no executed output cells"
     widths = page.eval_on_selector_all("div.cell_output img, figure img", "imgs => imgs.map(i => i.naturalWidth)")
     assert widths and all(w > 0 for w in widths), f"{name}: figures missing or broken: {widths}"
@@ -102,16 +121,11 @@ def test_chapter_shows_outputs_figures_and_colab_link(browser, server, name):
     repo_path = re.sub(r"^https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/", "", colab[0])
     assert repo_path == f"{name}.ipynb", f"{name}: Colab link points to {colab[0]}"
     assert (ROOT / repo_path).is_file()
-    page.close()
-
-
-# What a reader sees of code at a 1280-pixel window: the page must not make them scroll sideways.
-WINDOW = {"width": 1280, "height": 900}
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_no_code_or_output_block_scrolls_sideways(browser, server, name):
-    page, _, _ = open_page(browser, server, f"{name}.html", viewport=WINDOW)
+def test_no_code_or_output_block_scrolls_sideways(visit, name):
+    page, _, _ = visit(name)
     # Open every collapsed box first: a block that scrolls once opened scrolls for the reader too.
     page.evaluate("""() => {
         document.querySelectorAll('details').forEach(d => { d.open = true; });
@@ -121,12 +135,11 @@ def test_no_code_or_output_block_scrolls_sideways(browser, server, name):
         "article pre",
         """blocks => blocks.filter(b => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
                          .map(b => b.textContent.split('\\n').reduce((a, l) => l.length > a.length ? l : a, ''))""")
-    page.close()
     assert not wide, f"{name}: {len(wide)} block(s) scroll sideways at 1280 pixels; longest lines: {wide[:3]}"
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_math_is_typeset_by_the_books_own_mathjax(browser, server, name):
+def test_math_is_typeset_by_the_books_own_mathjax(visit, name):
     html = (HTML / f"{name}.html").read_text(encoding="utf-8")
     if 'class="math' not in html:
         assert "$$" not in html and "\\(" not in html, f"{name}: math delimiters but no math element"
@@ -134,7 +147,7 @@ def test_math_is_typeset_by_the_books_own_mathjax(browser, server, name):
     scripts = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', html, flags=re.I)
     assert scripts and all(not s.startswith(("http:", "https:", "//")) for s in scripts), \
         f"{name}: MathJax is not loaded from the book itself: {scripts}"
-    page, errors, _ = open_page(browser, server, f"{name}.html")
+    page, errors, _ = visit(name)
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
     page.evaluate("() => MathJax.startup.promise")
     untypeset = page.locator("article .math:not(:has(mjx-container))").count()  # Sphinx's math, left as text
@@ -144,7 +157,6 @@ def test_math_is_typeset_by_the_books_own_mathjax(browser, server, name):
         copy.querySelectorAll('pre, .highlight, mjx-container').forEach(e => e.remove());
         return copy.textContent;
     }""")
-    page.close()
     raw = re.findall(r"\\\(|\\\[|\$\$", prose)
     assert not untypeset, f"{name}: {untypeset} equation(s) not typeset"
     assert not failed, f"{name}: {failed} equation(s) with a MathJax error"
@@ -158,10 +170,9 @@ def ids_in(html_file: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_internal_links_resolve(browser, server, name):
-    page, _, _ = open_page(browser, server, f"{name}.html")
+def test_internal_links_resolve(visit, server, name):
+    page, _, _ = visit(name)
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
-    page.close()
     broken = []
     for href in hrefs:
         if not href.startswith(server):
