@@ -27,10 +27,13 @@ RUNNER = textwrap.dedent("""
 """)
 
 
-def test_the_environment_installs_what_the_install_cell_asks_for():
-    install_cell = CHAPTER.with_suffix(".md").read_text()
-    assert 'install = ["pip", "install", "-q", f"d2lmini[analysis] @ git+{repository}"]' in install_cell, \
-        "the chapter's install cell changed: change tests/reader_environment.py with it"
+INSTALL_LINE = 'install = ["pip", "install", "-q", f"d2lmini[analysis] @ git+{repository}"]'
+
+
+@pytest.mark.parametrize("chapter", sorted((ROOT / "chapters").glob("*.md")), ids=lambda p: p.stem)
+def test_the_environment_installs_what_the_install_cell_asks_for(chapter):
+    assert INSTALL_LINE in chapter.read_text(), \
+        f"{chapter.name}: its install cell changed; change tests/reader_environment.py with it"
 
 
 @pytest.mark.slow
