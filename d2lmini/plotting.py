@@ -80,6 +80,9 @@ def plot_differences(
         ax.plot([scale * low, scale * high], [y, y], color=shade, label=label if row == 0 else None)
         ax.plot(scale * difference.difference, y, "o", color=shade)
     ax.axvline(0, color="tab:red", linestyle="--", linewidth=1)
+    left, right = ax.get_xlim()
+    room = 0.05 * (max(right, 0) - min(left, 0))  # keep the line at 0 off the frame
+    ax.set_xlim(min(left, -room), max(right, room))
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)  # the first row on top, whatever the calls
     return ax
@@ -100,6 +103,7 @@ def plot_differences_by_test(by_test: dict, figsize: tuple[float, float] = (10, 
         analogy = key == "analogy"
         plot_differences(ax, rows, scale=100 if analogy else 1)
         ax.set_title(BENCHMARK_TITLES[key])
+        ax.locator_params(axis="x", nbins=5)  # tick labels that do not run together
         ax.set_xlabel("difference (points of accuracy)" if analogy else "difference (Spearman)")
     fig.tight_layout()
     return fig
@@ -136,7 +140,9 @@ def scatter_words(
         missing = sorted(w for members in groups.values() for w in members if w not in index)
         if missing:
             raise ValueError(f"groups name words that are not among the points: {missing}")
-        ax.scatter(points[:, 0], points[:, 1], s=8, color="0.8", label="other words")
+        grouped = {w for members in groups.values() for w in members}
+        if len(grouped) < len(words):  # a legend entry only for points drawn in grey
+            ax.scatter(points[:, 0], points[:, 1], s=8, color="0.8", label="other words")
         labelled = []
         for k, (name, members) in enumerate(groups.items()):
             colour = plt.get_cmap("tab10")(k % 10)

@@ -80,6 +80,9 @@ def test_scatter_words_with_groups_labels_only_the_groups_words_without_overlap(
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["other words", "first", "second"]
     with pytest.raises(ValueError, match="not among the points"):
         scatter_words(points, words, groups={"missing": ["nope"]})
+    _, ax = plt.subplots()
+    scatter_words(points[:8], words[:8], ax=ax, groups=groups)  # every point in a group
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["first", "second"]
     plt.close("all")
 
 
@@ -103,6 +106,11 @@ def test_plot_differences_marks_clear_differences_and_keeps_rows_in_order():
     assert [bar.get_color() for bar in bars] == ["black", "0.6"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["clear", "unclear"]
     assert ax.get_ylim() == (1.5, -0.5)  # the first row on top
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot_differences(ax, {"all above 0": Difference(0.3, (0.0, 0.5), 100)})
+    left, right = ax.get_xlim()
+    assert left < -0.04 * (right - left)  # the dashed line at 0 is not on the frame
     plt.close(fig)
 
 
